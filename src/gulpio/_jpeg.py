@@ -1,0 +1,118 @@
+"""Encoding frames into padded JPEG records and decoding them back.
+
+Writers take OpenCV's convention (3-channel arrays are BGR, 2-D arrays are
+grayscale); readers return RGB or 2-D grayscale ``uint8`` arrays.
+"""
+from typing import List, Optional, Sequence, Tuple
+
+import cv2
+import numpy as np
+
+from ._format import JPEG_SOI, pad_length
+from .errors import FrameDecodeError
+
+# OpenCV >= 4.10 can hand out RGB straight from the JPEG decoder.
+_IMREAD_COLOR_RGB = getattr(cv2, "IMREAD_COLOR_RGB", None)
+_SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+# Markers without a length field.
+_STANDALONE = frozenset(range(0xD0, 0xDA)) | {0x01}
+
+
+def encode_frame(frame: np.ndarray) -> Tuple[bytes, int]:
+    """Encode one frame as a JPEG record padded to the alignment.
+
+    Returns
+    -------
+    tuple
+        ``(record, pad)``: the padded record and its number of zero bytes.
+
+    Raises
+    ------
+    ValueError
+        When OpenCV cannot encode the array.
+    """
+    try:
+        ok, encoded = cv2.imencode(".jpg", frame)
+    except cv2.error as exc:
+        raise ValueError(
+            f"cannot encode frame of shape {getattr(frame, 'shape', None)} and "
+            f"dtype {getattr(frame, 'dtype', None)} as JPEG: {exc}") from exc
+    if not ok:
+        raise ValueError(
+            f"cannot encode frame of shape {frame.shape} as JPEG")
+    record = encoded.tobytes()
+    pad = pad_length(len(record))
+    return record + b"\0" * pad, pad
+
+
+def jpeg_channels(buf) -> int:
+    """Number of colour components of a JPEG, read from its frame header.
+
+    Returns 0 when no frame header is found.
+    """
+    view = memoryview(buf)
+    end = len(view)
+    pos = 2
+    while pos + 4 <= end:
+        if view[pos] != 0xFF:
+            return 0
+        marker = view[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker in _STANDALONE:
+            pos += 2
+            continue
+        if marker in _SOF_MARKERS:
+            return view[pos + 9] if pos + 9 < end else 0
+        pos += 2 + ((view[pos + 2] << 8) | view[pos + 3])
+    return 0
+
+
+def decode_record(buf, what: str) -> np.ndarray:
+    """Decode one JPEG (without padding) into RGB or 2-D grayscale.
+
+    ``what`` names the frame for the error message (id, index and file).
+    """
+    array = np.frombuffer(buf, dtype=np.uint8)
+    img = None
+    if len(array) > 2 and bytes(array[:2]) == JPEG_SOI:
+        if _IMREAD_COLOR_RGB is not None and jpeg_channels(buf) == 3:
+            img = cv2.imdecode(array, _IMREAD_COLOR_RGB)
+        else:
+            img = cv2.imdecode(array, cv2.IMREAD_ANYCOLOR)
+            if img is not None and img.ndim == 3:
+                img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+    if img is None:
+        raise FrameDecodeError(f"cannot decode {what}: not a valid JPEG record")
+    return img
+
+
+def decode_records(data, base: int, table: np.ndarray,
+                   describe) -> List[np.ndarray]:
+    """Decode the records of ``table`` (rows ``[offset, pad, length]``).
+
+    ``data`` holds the file bytes starting at file offset ``base``;
+    ``describe(i)`` names row ``i`` for error messages.
+    """
+    view = memoryview(data)
+    frames = []
+    for i, (offset, pad, length) in enumerate(table.tolist()):
+        start = offset - base
+        frames.append(decode_record(view[start:start + length - pad],
+                                    describe(i)))
+    return frames
+
+
+def encode_frames(frames: Sequence[np.ndarray],
+                  describe: Optional[object] = None
+                  ) -> List[Tuple[bytes, int]]:
+    """Encode several frames; errors name the frame through ``describe``."""
+    records = []
+    for index, frame in enumerate(frames):
+        try:
+            records.append(encode_frame(frame))
+        except ValueError as exc:
+            where = describe(index) if callable(describe) else f"frame {index}"
+            raise ValueError(f"{where}: {exc}") from exc
+    return records

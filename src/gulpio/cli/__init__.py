@@ -1,0 +1,1 @@
+"""Command-line programs; each module's docstring is its usage text."""

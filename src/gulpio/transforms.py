@@ -1,0 +1,418 @@
+"""Data augmentation on numpy images (``H x W x C`` or 2-D grayscale).
+
+Image transforms take one array and return one array.  Video transforms
+(names ending in ``Video``) take the list of a clip's frames and return a
+list; each of them draws its random parameters once per call, so every frame
+of a clip gets the same flip, the same crop box, the same crop size.
+
+Random draws use NumPy's global random state (``numpy.random``), which
+:class:`gulpio.loader.DataLoader` (and PyTorch's loader) seed differently in
+every worker and every epoch.
+
+Sizes follow two conventions, as in the original library: crop sizes are
+``(height, width)`` (an int means a square), while an explicit
+:class:`Scale` size is ``(width, height)``, OpenCV's order.
+"""
+import numbers
+from typing import Callable, List, Sequence, Tuple, Union
+
+import cv2
+import numpy as np
+
+__all__ = [
+    "Compose", "ComposeVideo", "RandHorFlipVideo", "RandVerFlipVideo",
+    "Normalize", "UnitNorm", "CenterCrop", "RandomCrop", "RandomCropVideo",
+    "JitterCrop", "JitterCropVideo", "Scale",
+]
+
+Size = Union[int, Tuple[int, int]]
+
+
+# ---------------------------------------------------------------- helpers
+
+def _as_hw(size: Size, name: str = "size") -> Tuple[int, int]:
+    """``(height, width)`` of a crop size given as an int or a pair."""
+    if isinstance(size, numbers.Integral) and not isinstance(size, bool):
+        pair = (int(size), int(size))
+    elif (isinstance(size, Sequence) and len(size) == 2
+          and all(isinstance(s, numbers.Integral) for s in size)):
+        pair = (int(size[0]), int(size[1]))
+    else:
+        raise ValueError(
+            f"{name} must be an int or a (height, width) pair of ints, "
+            f"got {size!r}")
+    if pair[0] <= 0 or pair[1] <= 0:
+        raise ValueError(f"{name} must be positive, got {size!r}")
+    return pair
+
+
+def _check_image(img: np.ndarray) -> None:
+    if not isinstance(img, np.ndarray) or img.ndim not in (2, 3):
+        shape = getattr(img, "shape", None)
+        raise ValueError(
+            "expected an image as a numpy array of shape (H, W) or "
+            f"(H, W, C), got {type(img).__name__} with shape {shape}")
+
+
+def _resize(img: np.ndarray, width: int, height: int,
+            interpolation: int) -> np.ndarray:
+    """cv2.resize that keeps a trailing channel axis of length 1."""
+    out = cv2.resize(img, (width, height), interpolation=interpolation)
+    if img.ndim == 3 and out.ndim == 2:
+        out = out[:, :, np.newaxis]
+    return out
+
+
+def _pad(img: np.ndarray, padding: int, pad_method: int) -> np.ndarray:
+    if padding <= 0:
+        return img
+    out = cv2.copyMakeBorder(img, padding, padding, padding, padding,
+                             pad_method, value=0)
+    if img.ndim == 3 and out.ndim == 2:
+        out = out[:, :, np.newaxis]
+    return out
+
+
+def _check_padding(padding: int) -> int:
+    if (not isinstance(padding, numbers.Integral) or isinstance(padding, bool)
+            or padding < 0):
+        raise ValueError(
+            f"padding must be a non-negative int, got {padding!r}")
+    return int(padding)
+
+
+def _random_box(height: int, width: int, crop_h: int,
+                crop_w: int) -> Tuple[int, int]:
+    """Top-left corner of a crop box drawn uniformly, every position possible."""
+    if crop_h > height or crop_w > width:
+        raise ValueError(
+            f"crop size {crop_h}x{crop_w} (height x width) is larger than "
+            f"the (padded) image {height}x{width}; scale the image first "
+            "or pass padding")
+    top = int(np.random.randint(0, height - crop_h + 1))
+    left = int(np.random.randint(0, width - crop_w + 1))
+    return top, left
+
+
+def _frame_shape(frames: Sequence[np.ndarray]) -> Tuple[int, int]:
+    if len(frames) == 0:
+        raise ValueError("a video transform got a clip without frames")
+    _check_image(frames[0])
+    return frames[0].shape[0], frames[0].shape[1]
+
+
+# ---------------------------------------------------------------- composition
+
+class Compose:
+    """Apply image transforms one after the other.
+
+    Parameters
+    ----------
+    transforms : list of callables
+        Each takes and returns an image.
+    """
+
+    def __init__(self, transforms: Sequence[Callable]) -> None:
+        self.transforms = list(transforms)
+
+    def __call__(self, img):
+        for transform in self.transforms:
+            img = transform(img)
+        return img
+
+    def __repr__(self) -> str:
+        inner = ", ".join(repr(t) for t in self.transforms)
+        return f"{type(self).__name__}([{inner}])"
+
+
+class ComposeVideo:
+    """Transform a clip: image transforms frame by frame, then video transforms.
+
+    Parameters
+    ----------
+    img_transforms : list of callables
+        Applied to every frame separately (in order).
+    video_transforms : list of callables
+        Applied to the whole list of frames afterwards (in order); a random
+        video transform draws once per clip.
+    """
+
+    def __init__(self, img_transforms: Sequence[Callable] = (),
+                 video_transforms: Sequence[Callable] = ()) -> None:
+        self.img_transforms = list(img_transforms)
+        self.video_transforms = list(video_transforms)
+
+    def __call__(self, frames: Sequence[np.ndarray]) -> List[np.ndarray]:
+        frames = list(frames)
+        for transform in self.img_transforms:
+            frames = [transform(frame) for frame in frames]
+        for transform in self.video_transforms:
+            frames = transform(frames)
+        return frames
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(img_transforms={self.img_transforms!r}, "
+                f"video_transforms={self.video_transforms!r})")
+
+
+# ---------------------------------------------------------------- flips
+
+class RandHorFlipVideo:
+    """Mirror all frames of a clip left-right with probability ``p``."""
+
+    def __init__(self, p: float = 0.5) -> None:
+        self.p = p
+
+    def __call__(self, frames: Sequence[np.ndarray]) -> List[np.ndarray]:
+        if np.random.random_sample() < self.p:
+            return [np.ascontiguousarray(frame[:, ::-1]) for frame in frames]
+        return list(frames)
+
+
+class RandVerFlipVideo:
+    """Flip all frames of a clip upside down with probability ``p``."""
+
+    def __init__(self, p: float = 0.5) -> None:
+        self.p = p
+
+    def __call__(self, frames: Sequence[np.ndarray]) -> List[np.ndarray]:
+        if np.random.random_sample() < self.p:
+            return [np.ascontiguousarray(frame[::-1]) for frame in frames]
+        return list(frames)
+
+
+# ---------------------------------------------------------------- normalisation
+
+class Normalize:
+    """Subtract ``mean`` and divide by ``std``, per channel.
+
+    Parameters
+    ----------
+    mean, std : float or sequence of floats
+        One value, or one value per channel (last axis).
+
+    Returns ``float32`` arrays of the input's shape.
+    """
+
+    def __init__(self, mean, std) -> None:
+        self.mean = np.asarray(mean, dtype=np.float32)
+        self.std = np.asarray(std, dtype=np.float32)
+        if np.any(self.std == 0):
+            raise ValueError(f"std must not contain zeros, got {std!r}")
+
+    def __call__(self, img: np.ndarray) -> np.ndarray:
+        _check_image(img)
+        return (img.astype(np.float32) - self.mean) / self.std
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(mean={self.mean.tolist()}, "
+                f"std={self.std.tolist()})")
+
+
+class UnitNorm:
+    """Instance normalisation: zero mean and unit variance per channel.
+
+    A colour image is normalised per channel over its pixels, a grayscale
+    image over all pixels.  A constant channel becomes zeros.  Returns
+    ``float32``.
+    """
+
+    def __call__(self, img: np.ndarray) -> np.ndarray:
+        _check_image(img)
+        data = img.astype(np.float32)
+        axes = (0, 1)
+        mean = data.mean(axis=axes, keepdims=True)
+        std = data.std(axis=axes, keepdims=True)
+        std[std == 0] = 1.0
+        return (data - mean) / std
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+# ---------------------------------------------------------------- resizing
+
+class Scale:
+    """Resize an image.
+
+    Parameters
+    ----------
+    size : int or (width, height)
+        An int sets the shorter edge to ``size`` and keeps the aspect ratio;
+        a pair is the exact output size, OpenCV's ``(width, height)`` order.
+    interpolation : int
+        OpenCV interpolation flag.
+    """
+
+    def __init__(self, size: Size, interpolation: int = cv2.INTER_LINEAR) -> None:
+        if isinstance(size, numbers.Integral) and not isinstance(size, bool):
+            if size <= 0:
+                raise ValueError(f"size must be positive, got {size!r}")
+            self.size: Size = int(size)
+        elif (isinstance(size, Sequence) and len(size) == 2
+              and all(isinstance(s, numbers.Integral) and s > 0 for s in size)):
+            self.size = (int(size[0]), int(size[1]))
+        else:
+            raise ValueError(
+                f"size must be an int or a (width, height) pair, got {size!r}")
+        self.interpolation = interpolation
+
+    def __call__(self, img: np.ndarray) -> np.ndarray:
+        _check_image(img)
+        height, width = img.shape[:2]
+        if isinstance(self.size, tuple):
+            out_w, out_h = self.size
+        else:
+            if min(height, width) == self.size:
+                return img
+            if width < height:
+                out_w = self.size
+                out_h = max(1, int(self.size * height / width))
+            else:
+                out_h = self.size
+                out_w = max(1, int(self.size * width / height))
+        if (out_h, out_w) == (height, width):
+            return img
+        return _resize(img, out_w, out_h, self.interpolation)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(size={self.size!r})"
+
+
+# ---------------------------------------------------------------- crops
+
+class CenterCrop:
+    """Cut the central ``size`` region out of an image.
+
+    An image smaller than the crop in either dimension is first scaled up,
+    keeping its aspect ratio, until the crop fits (the original crashed).
+
+    Parameters
+    ----------
+    size : int or (height, width)
+    """
+
+    def __init__(self, size: Size) -> None:
+        self.size = _as_hw(size)
+
+    def __call__(self, img: np.ndarray) -> np.ndarray:
+        _check_image(img)
+        crop_h, crop_w = self.size
+        height, width = img.shape[:2]
+        if height < crop_h or width < crop_w:
+            factor = max(crop_h / height, crop_w / width)
+            new_h = max(crop_h, int(np.ceil(height * factor)))
+            new_w = max(crop_w, int(np.ceil(width * factor)))
+            img = _resize(img, new_w, new_h, cv2.INTER_LINEAR)
+            height, width = new_h, new_w
+        top = int(round((height - crop_h) / 2.0))
+        left = int(round((width - crop_w) / 2.0))
+        return img[top:top + crop_h, left:left + crop_w]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(size={self.size!r})"
+
+
+class RandomCrop:
+    """Cut a ``size`` region at a random position.
+
+    Parameters
+    ----------
+    size : int or (height, width)
+    padding : int
+        Border added on every side *before* the crop box is drawn, so the
+        box can reach into the border.
+    pad_method : int
+        OpenCV border type used for the padding (zeros by default).
+
+    Raises
+    ------
+    ValueError
+        When the padded image is smaller than the crop.
+    """
+
+    def __init__(self, size: Size, padding: int = 0,
+                 pad_method: int = cv2.BORDER_CONSTANT) -> None:
+        self.size = _as_hw(size)
+        self.padding = _check_padding(padding)
+        self.pad_method = pad_method
+
+    def __call__(self, img: np.ndarray) -> np.ndarray:
+        _check_image(img)
+        img = _pad(img, self.padding, self.pad_method)
+        crop_h, crop_w = self.size
+        top, left = _random_box(img.shape[0], img.shape[1], crop_h, crop_w)
+        return img[top:top + crop_h, left:left + crop_w]
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(size={self.size!r}, "
+                f"padding={self.padding})")
+
+
+class RandomCropVideo(RandomCrop):
+    """:class:`RandomCrop` with one crop box for all frames of a clip."""
+
+    def __call__(self, frames: Sequence[np.ndarray]) -> List[np.ndarray]:
+        height, width = _frame_shape(frames)
+        crop_h, crop_w = self.size
+        pad = self.padding
+        top, left = _random_box(height + 2 * pad, width + 2 * pad,
+                                crop_h, crop_w)
+        return [_pad(frame, pad, self.pad_method)[top:top + crop_h,
+                                                  left:left + crop_w]
+                for frame in frames]
+
+
+class JitterCrop:
+    """Crop a random region whose height and width come from ``sample_sizes``.
+
+    Height and width are drawn independently from ``sample_sizes``; a size
+    larger than the (padded) image is limited to the image.  The position is
+    uniform over all boxes that fit.
+
+    Parameters
+    ----------
+    sample_sizes : list of int
+    padding : int
+        Zero border added on every side before drawing.
+    """
+
+    def __init__(self, sample_sizes: Sequence[int] = (256, 224, 192, 168),
+                 padding: int = 0) -> None:
+        sizes = list(sample_sizes)
+        if not sizes or not all(isinstance(s, numbers.Integral) and s > 0
+                                for s in sizes):
+            raise ValueError(
+                f"sample_sizes must be a non-empty list of positive ints, "
+                f"got {sample_sizes!r}")
+        self.sample_sizes = [int(s) for s in sizes]
+        self.padding = _check_padding(padding)
+
+    def _draw(self, height: int, width: int) -> Tuple[int, int, int, int]:
+        crop_h = min(height, self.sample_sizes[np.random.randint(len(self.sample_sizes))])
+        crop_w = min(width, self.sample_sizes[np.random.randint(len(self.sample_sizes))])
+        top, left = _random_box(height, width, crop_h, crop_w)
+        return top, left, crop_h, crop_w
+
+    def __call__(self, img: np.ndarray) -> np.ndarray:
+        _check_image(img)
+        img = _pad(img, self.padding, cv2.BORDER_CONSTANT)
+        top, left, crop_h, crop_w = self._draw(img.shape[0], img.shape[1])
+        return img[top:top + crop_h, left:left + crop_w]
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(sample_sizes={self.sample_sizes!r}, "
+                f"padding={self.padding})")
+
+
+class JitterCropVideo(JitterCrop):
+    """:class:`JitterCrop` with one crop size and position for all frames."""
+
+    def __call__(self, frames: Sequence[np.ndarray]) -> List[np.ndarray]:
+        height, width = _frame_shape(frames)
+        pad = self.padding
+        top, left, crop_h, crop_w = self._draw(height + 2 * pad,
+                                               width + 2 * pad)
+        return [_pad(frame, pad, cv2.BORDER_CONSTANT)[top:top + crop_h,
+                                                      left:left + crop_w]
+                for frame in frames]
