@@ -213,6 +213,7 @@ class GulpChunk:
         self._meta_dict: Optional[dict] = None
         self._flag: Optional[str] = None
         self._position = 0
+        self._committed_end = 0
         self._open_depth = 0
 
     def __repr__(self) -> str:
@@ -378,33 +379,39 @@ class GulpChunk:
             fp.truncate(end)
         fp.seek(end)
         self.fp, self._flag, self._position = fp, "ab", end
+        self._committed_end = end
         committed = False
         try:
             yield fp
-            fp.flush()
-            os.fsync(fp.fileno())
-            self.serializer.dump(self._meta_dict, self.meta_file_path)
+            self.flush()
             committed = True
         finally:
             self.fp, self._flag = None, None
             if not committed:
-                fp.truncate(end)
+                fp.truncate(self._committed_end)
                 self._meta_dict = None
-                logger.warning("chunk %s: the append was interrupted, the "
-                               "chunk is left as it was", self.data_file_path)
+                logger.warning("chunk %s: the append was interrupted; the "
+                               "chunk is left as it was at its last flush",
+                               self.data_file_path)
             fp.close()
 
     # -- writing -----------------------------------------------------------
 
     def flush(self) -> None:
-        """Flush written data; in append mode also write the meta file."""
+        """Flush written data.
+
+        When appending to an existing chunk this also writes the meta file,
+        so that what was appended so far survives a crash; a new chunk
+        (``'wb'``) appears only when its context ends.
+        """
         if self.fp is None or self._flag == "rb":
             raise GulpError(
                 f"chunk {self.data_file_path} is not open for writing")
         self.fp.flush()
         if self._flag == "ab":
             os.fsync(self.fp.fileno())
-            self.serializer.dump(self.meta_dict, self.meta_file_path)
+            self.serializer.dump(self._meta_dict, self.meta_file_path)
+            self._committed_end = self._position
 
     def append(self, id_: Any, meta_data: Any,
                frames: Sequence[np.ndarray]) -> None:

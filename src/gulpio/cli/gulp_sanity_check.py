@@ -1,0 +1,60 @@
+"""Check a gulp directory for consistency.
+
+Usage:
+    gulp_sanity_check [--deep] <gulp_directory>
+    gulp_sanity_check (-h | --help)
+    gulp_sanity_check --version
+
+Arguments:
+    gulp_directory   The folder holding data_N.gulp and meta_N.gmeta files.
+
+Options:
+    --deep          Also decode every frame (slow).
+    -h --help       Show this help.
+    --version       Show the version.
+
+Prints each check's name and its failures or "passed", then a summary.
+Exit status: 0 when every check passes, 1 when any fails, 2 for a usage
+error or a directory that does not exist.
+"""
+import sys
+from typing import List, Optional
+
+from docopt import DocoptExit, docopt
+
+from .._version import __version__
+from ..errors import GulpIOEmptyFolder
+from ..sanity_utils import open_for_checking, run_checks
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    try:
+        args = docopt(__doc__, argv=argv,
+                      version=f"gulp_sanity_check {__version__}")
+    except DocoptExit as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    folder = args["<gulp_directory>"]
+    try:
+        directory = open_for_checking(folder)
+    except GulpIOEmptyFolder as exc:
+        print(f"gulp_sanity_check: {exc}", file=sys.stderr)
+        return 2
+    results = run_checks(directory, deep=args["--deep"])
+    failed = 0
+    for name, failures in results:
+        if failures:
+            failed += 1
+            print(f"{name}: FAILED ({len(failures)})")
+            for failure in failures:
+                print(f"    {failure}")
+        else:
+            print(f"{name}: passed")
+    print(f"{folder}: {directory.num_chunks} chunks, "
+          f"{len(results) - failed} of {len(results)} checks passed"
+          + (f", {failed} failed" if failed else ""))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
