@@ -1,0 +1,208 @@
+"""What runs inside a :class:`gulpio.loader.DataLoader` worker process.
+
+The entry point :func:`worker_loop` is a module-level function so that it can
+be started with any multiprocessing start method (``fork``, ``spawn``,
+``forkserver``).
+
+Protocol, one pipe in each direction per worker:
+
+* parent -> worker: ``("task", task_id, indices)``, ``("seed", base_seed)``
+  (a new epoch for persistent workers) or ``None`` (stop);
+* worker -> parent: ``(task_id, batch, error)`` where ``batch`` holds
+  :class:`gulpio._shm.SharedArray` descriptors in place of large arrays and
+  ``error`` is ``None`` or an :class:`ExceptionWrapper`.  ``task_id`` is
+  ``-1`` for a failure before the first task (``worker_init_fn``).
+"""
+import itertools
+import logging
+import os
+import pickle
+import random
+import signal
+import sys
+import traceback
+from typing import Any, Callable, NamedTuple, Optional
+
+import numpy as np
+
+from gulpio import _shm
+
+logger = logging.getLogger(__name__)
+
+# How often (seconds) an idle worker checks that its parent is still alive.
+PARENT_CHECK_INTERVAL = 1.0
+
+INIT_TASK_ID = -1
+
+
+class WorkerInfo(NamedTuple):
+    """What :func:`get_worker_info` tells code running in a worker."""
+
+    id: int
+    num_workers: int
+    seed: int
+    dataset: Any
+
+
+_worker_info: Optional[WorkerInfo] = None
+
+
+def get_worker_info() -> Optional[WorkerInfo]:
+    """Information about the current loader worker, ``None`` in the parent.
+
+    Returns
+    -------
+    WorkerInfo or None
+        ``id``, ``num_workers``, ``seed`` (this worker's seed for the current
+        epoch) and ``dataset`` (the worker's copy).
+    """
+    return _worker_info
+
+
+class WorkerTraceback(Exception):
+    """The traceback text of an exception raised in a worker process.
+
+    Attached as ``__cause__`` of the exception re-raised in the parent, so
+    that the worker's traceback is printed above the parent's.
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class ExceptionWrapper:
+    """An exception caught in a worker, ready to cross the process boundary.
+
+    Parameters
+    ----------
+    exc : BaseException
+        The exception being handled.
+    where : str
+        Human-readable origin, e.g. ``"DataLoader worker 1 (pid 1234)"``.
+    """
+
+    def __init__(self, exc: BaseException, where: str) -> None:
+        self.exc_type = type(exc)
+        self.where = where
+        self.message = str(exc)
+        self.traceback_text = "".join(
+            traceback.format_exception(type(exc), exc, exc.__traceback__))
+        try:
+            self.pickled: Optional[bytes] = pickle.dumps(exc)
+        except Exception:
+            self.pickled = None
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        try:  # a class defined in __main__ of a spawned worker may not pickle
+            pickle.dumps(self.exc_type)
+        except Exception:
+            state["exc_type"] = RuntimeError
+        return state
+
+    def rebuild(self) -> BaseException:
+        """The exception to raise in the parent, same type where possible."""
+        header = (f"Caught {self.exc_type.__name__} in {self.where}.\n"
+                  f"Original {self.traceback_text}")
+        exc: Optional[BaseException] = None
+        if self.pickled is not None:
+            try:
+                exc = pickle.loads(self.pickled)
+            except Exception:
+                exc = None
+        if exc is None:
+            try:
+                exc = self.exc_type(header)
+            except Exception:
+                exc = RuntimeError(header)
+        exc.__cause__ = WorkerTraceback(self.traceback_text)
+        if hasattr(exc, "add_note"):
+            exc.add_note(f"(raised in {self.where})")
+        try:
+            exc.worker_traceback = self.traceback_text  # type: ignore[attr-defined]
+        except Exception:
+            pass
+        return exc
+
+
+def worker_seed(base_seed: int, worker_id: int) -> int:
+    """The seed of worker ``worker_id`` for an epoch with ``base_seed``."""
+    return int(base_seed) + int(worker_id)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed ``random``, NumPy's global state and (if loaded) torch."""
+    random.seed(seed)
+    np.random.seed(np.random.SeedSequence(seed).generate_state(4))
+    torch = sys.modules.get("torch")
+    if torch is not None and hasattr(torch, "manual_seed"):
+        torch.manual_seed(seed % (1 << 63))
+
+
+def _set_info(worker_id: int, num_workers: int, seed: int, dataset: Any) -> None:
+    global _worker_info
+    _worker_info = WorkerInfo(worker_id, num_workers, seed, dataset)
+
+
+def _fetch(dataset: Any, indices: Any, collate_fn: Callable,
+           auto_collation: bool) -> Any:
+    if auto_collation:
+        return collate_fn([dataset[i] for i in indices])
+    return collate_fn(dataset[indices])
+
+
+def worker_loop(dataset: Any, index_conn: Any, result_conn: Any,
+                collate_fn: Callable, auto_collation: bool, worker_id: int,
+                num_workers: int, base_seed: int,
+                worker_init_fn: Optional[Callable[[int], None]],
+                shm_prefix: str, parent_pid: int) -> None:
+    """Serve batches until told to stop or the parent goes away."""
+    # Ctrl-C is the parent's business; it stops the workers itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    where = f"DataLoader worker {worker_id} (pid {os.getpid()})"
+    prefix = f"{shm_prefix}w{worker_id}_"
+    counter = itertools.count()
+    try:
+        seed = worker_seed(base_seed, worker_id)
+        seed_everything(seed)
+        _set_info(worker_id, num_workers, seed, dataset)
+        if worker_init_fn is not None:
+            worker_init_fn(worker_id)
+    except Exception as exc:
+        result_conn.send((INIT_TASK_ID, None, ExceptionWrapper(exc, where)))
+        return
+
+    while True:
+        try:
+            if not index_conn.poll(PARENT_CHECK_INTERVAL):
+                if os.getppid() != parent_pid:
+                    return
+                continue
+            message = index_conn.recv()
+        except (EOFError, OSError):
+            return
+        if message is None:
+            return
+        if message[0] == "seed":
+            seed = worker_seed(message[1], worker_id)
+            seed_everything(seed)
+            _set_info(worker_id, num_workers, seed, dataset)
+            continue
+        _, task_id, indices = message
+        try:
+            batch = _fetch(dataset, indices, collate_fn, auto_collation)
+            payload, _names = _shm.share(batch, prefix, counter)
+            reply = (task_id, payload, None)
+        except Exception as exc:
+            reply = (task_id, None, ExceptionWrapper(exc, where))
+        batch = None  # the parent has its own copy now
+        try:
+            result_conn.send(reply)
+        except OSError:  # the parent is gone
+            if reply[1] is not None:
+                _shm.discard(reply[1])
+            return
+        except Exception as exc:  # the batch does not pickle; nothing was sent
+            if reply[1] is not None:
+                _shm.discard(reply[1])
+            result_conn.send((task_id, None, ExceptionWrapper(exc, where)))
