@@ -1,0 +1,59 @@
+"""gulp_kinetics: gulp a Kinetics split.
+
+The JSON file maps each YouTube id to its entry ({"annotations": {"label",
+"segment"}, "subset", ...}); the video of <vid> is
+<videos_directory>/<class>/<vid>_<start>_<end>.mp4.  Every frame is kept; the
+stored meta of a video is its JSON entry.
+
+Usage:
+    gulp_kinetics [options] <input_json> <videos_directory> <output_directory>
+    gulp_kinetics -h | --help
+    gulp_kinetics --version
+
+Arguments:
+    <input_json>          Kinetics' JSON file (.json or .json.gz).
+    <videos_directory>    Folder with one sub-folder of videos per class.
+    <output_directory>    Gulp directory to write (created if needed; chunks
+                          already there are kept and new ones added after them).
+
+Options:
+    --videos_per_chunk=<n>  Videos in one chunk [default: 100].
+    --num_workers=<n>       Parallel worker processes [default: 4].
+    --image_size=<px>       Shorter edge of the stored frames, -1 keeps the
+                            size [default: -1].
+    --shuffle               Shuffle the videos before writing.
+    --shm_dir=<dir>         Temporary folder for the ffmpeg fallback
+                            [default: /dev/shm].
+    --remove_duplicates     Skip ids repeated in the input or already in
+                            <output_directory> (use it to resume a run).
+    --verbose               Log everything, with tracebacks.
+    -h --help               Show this text.
+    --version               Show the version.
+
+Exit status: 0 all written, 3 some videos skipped (listed), 1 bad input,
+2 usage error.
+"""
+from typing import Any, Dict, Optional, Sequence
+
+from ..adapters import KineticsAdapter
+from . import _common
+
+PROG = "gulp_kinetics"
+
+
+def plan(args: Dict[str, Any]) -> _common.IngestJob:
+    kwargs = dict(json_file=args["<input_json>"], folder=args["<videos_directory>"],
+                  shuffle=args["--shuffle"],
+                  frame_size=_common.to_size(args["--image_size"], "--image_size"),
+                  shm_dir_path=args["--shm_dir"])
+    return _common.common_job(args, lambda: KineticsAdapter(**kwargs),
+                              drop_duplicates=args["--remove_duplicates"])
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the command; ``argv`` without the program name (default: ``sys.argv``)."""
+    return _common.run_command(PROG, __doc__, argv, plan)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
