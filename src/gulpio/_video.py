@@ -31,6 +31,11 @@ logger = logging.getLogger(__name__)
 # such videos keep every frame.
 _MIN_FPS, _MAX_FPS = 1e-3, 1e4
 _EPS = 1e-9
+# A video that decodes to fewer frames than its container announces, by more
+# than this fraction (and at least _TRUNCATION_MIN_MISSING frames), is taken
+# for a truncated file and skipped rather than ingested half.
+_TRUNCATION_TOLERANCE = 0.05
+_TRUNCATION_MIN_MISSING = 3
 
 
 def _valid_rate(value: Optional[float]) -> bool:
@@ -132,6 +137,7 @@ def read_video_frames(path: str, frame_rate: Optional[float] = None, frame_size:
 def _decode(capture: "cv2.VideoCapture", path: str, frame_rate: Optional[float],
             frame_size: int) -> List[np.ndarray]:
     fps = capture.get(cv2.CAP_PROP_FPS)
+    announced = capture.get(cv2.CAP_PROP_FRAME_COUNT)
     resample = bool(frame_rate and frame_rate > 0 and _valid_rate(fps))
     if frame_rate and frame_rate > 0 and not resample:
         logger.warning("video %s reports no usable frame rate (%r); keeping every frame", path, fps)
@@ -159,6 +165,12 @@ def _decode(capture: "cv2.VideoCapture", path: str, frame_rate: Optional[float],
                 wanted = nearest_source_frame(next_k, fps, frame_rate)
     except cv2.error as exc:
         raise FrameDecodeError(f"video {path}: decoding failed after frame {index}: {exc}") from exc
+    decoded = index + 1
+    if frames and _valid_rate(announced) and announced >= 1:
+        missing = announced - decoded
+        if missing >= max(_TRUNCATION_MIN_MISSING, _TRUNCATION_TOLERANCE * announced):
+            raise FrameDecodeError(f"video {path} looks truncated: {decoded} of the "
+                                   f"{int(announced)} frames its container announces decoded")
     if resample and frames:
         count = output_frame_count(index + 1, fps, frame_rate)
         if len(frames) > count:
