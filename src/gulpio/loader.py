@@ -48,7 +48,7 @@ logger = logging.getLogger(__name__)
 # Seconds the parent waits between liveness checks while waiting for a batch.
 _POLL_INTERVAL = 0.5
 # Seconds workers get to stop on their own before they are terminated.
-_SHUTDOWN_GRACE = 5.0
+_SHUTDOWN_GRACE = 2.0
 
 
 # ---------------------------------------------------------------- collation
@@ -187,7 +187,6 @@ class _WorkerPool:
         self.index_conns: List[Any] = []
         self.result_conns: List[Any] = []
         self.pending: Dict[int, int] = {}         # task id -> worker id
-        self.load = [0] * self.num_workers        # pending tasks per worker
         self.results: Dict[int, Tuple[Any, Any]] = {}
         self.abandoned: set = set()
         self._task_ids = itertools.count()
@@ -226,6 +225,7 @@ class _WorkerPool:
 
     def reseed(self, base_seed: int) -> None:
         """Start a new epoch (persistent workers): every worker reseeds."""
+        self._next_worker = 0
         for worker_id, conn in enumerate(self.index_conns):
             self._send(worker_id, ("seed", base_seed))
 
@@ -236,15 +236,16 @@ class _WorkerPool:
             self._raise_dead(worker_id)
 
     def submit(self, indices: Any) -> int:
-        """Queue ``indices`` on the least busy worker; returns the task id."""
-        n = self.num_workers
-        order = [(self._next_worker + k) % n for k in range(n)]
-        worker_id = min(order, key=lambda w: self.load[w])
-        self._next_worker = (worker_id + 1) % n
+        """Queue ``indices`` on the next worker in turn; returns the task id.
+
+        Strict rotation makes the worker that loads a given batch, and so
+        its random draws, the same in every run with the same seed.
+        """
+        worker_id = self._next_worker
+        self._next_worker = (worker_id + 1) % self.num_workers
         task_id = next(self._task_ids)
         self._send(worker_id, ("task", task_id, indices))
         self.pending[task_id] = worker_id
-        self.load[worker_id] += 1
         return task_id
 
     def abandon(self, task_ids: Any) -> None:
@@ -313,7 +314,6 @@ class _WorkerPool:
                 self.shutdown()
                 raise error.rebuild()
             self.pending.pop(task_id, None)
-            self.load[worker_id] -= 1
             if task_id in self.abandoned:
                 self.abandoned.discard(task_id)
                 if payload is not None:
@@ -324,12 +324,13 @@ class _WorkerPool:
     def _raise_dead(self, worker_id: int) -> None:
         process = self.processes[worker_id]
         process.join(1.0)
-        how = _describe_exit(process.exitcode)
+        message = (
+            f"DataLoader worker {worker_id} (pid {process.pid}) "
+            f"{_describe_exit(process.exitcode)} unexpectedly; the loader has "
+            "been shut down. If the worker was killed by the system, it may "
+            "have run out of memory.")
         self.shutdown()
-        raise RuntimeError(
-            f"DataLoader worker {worker_id} (pid {process.pid}) {how} "
-            "unexpectedly; the loader has been shut down. If the worker was "
-            "killed by the system, it may have run out of memory.")
+        raise RuntimeError(message)
 
     # -- shutdown --------------------------------------------------------
 
