@@ -368,8 +368,8 @@ def run_generated(prog: str, doc: str, argv: Optional[Sequence[str]], module_nam
     params : sequence of tuple
         :func:`describe_parameters` of the class.
     module_path : str
-        A ``.py`` file to load the module from (when it was registered by
-        file path); empty to import ``module_name``.
+        The ``.py`` file of the module (when it was registered by file path):
+        its folder is put on ``sys.path`` and ``PYTHONPATH`` first.
     """
     takes_output = any(name == "output_folder" for name, *_ in params)
 
@@ -404,20 +404,20 @@ def load_class(module_name: str, class_name: str, module_path: str = "") -> type
         The module cannot be imported or has no such class.
     """
     import importlib
-    import importlib.util
 
     from ..errors import InvalidInputError
 
     try:
         if module_path:
-            spec = importlib.util.spec_from_file_location(module_name, module_path)
-            if spec is None or spec.loader is None:
-                raise ImportError(f"cannot load {module_path}")
-            module = importlib.util.module_from_spec(spec)
-            sys.modules.setdefault(module_name, module)
-            spec.loader.exec_module(module)
-        else:
-            module = importlib.import_module(module_name)
+            # Import it by name from its folder, so that worker processes
+            # (which unpickle the adapter by module name) find it too.
+            folder = os.path.dirname(os.path.abspath(module_path))
+            if folder not in sys.path:
+                sys.path.insert(0, folder)
+            paths = os.environ.get("PYTHONPATH", "").split(os.pathsep)
+            if folder not in paths:
+                os.environ["PYTHONPATH"] = os.pathsep.join([folder] + [p for p in paths if p])
+        module = importlib.import_module(module_name)
     except ImportError as exc:
         raise InvalidInputError(f"cannot import adapter module {module_path or module_name}: "
                                 f"{exc}") from exc

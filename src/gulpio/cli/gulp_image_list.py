@@ -1,7 +1,7 @@
 """gulp_image_list: gulp the images named in a list file.
 
-Every line of the list file is "path,label"; paths are relative to
---root_path (by default: the current directory).  The id of an image is the
+Every line of the list file is "path,label"; paths are relative to the
+folder given with --root_path (by default: the current directory).  The id of an image is the
 base name of "<label>-<path>".
 
 Usage:

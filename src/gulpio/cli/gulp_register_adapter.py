@@ -6,9 +6,9 @@ executable docopt script named after the class in snake_case (MyAdapter ->
 my_adapter) into the current directory.  In that script, parameters without
 a default are positional arguments, parameters with a default are --options
 with that default (converted back to its type: numbers arrive as numbers, a
-False default becomes a flag, a list default is comma-separated), plus
---videos_per_chunk, --num_workers and an <output_folder> argument unless the
-adapter takes one; it builds the adapter and runs GulpIngestor.
+False default becomes a flag, a list default is comma-separated), plus the
+options --videos_per_chunk and --num_workers and an <output_folder> argument
+unless the adapter takes one; it builds the adapter and runs GulpIngestor.
 
 Usage:
     gulp_register_adapter [--verbose] <adapter_file> <class_name>
