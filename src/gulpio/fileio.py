@@ -35,7 +35,7 @@ from tqdm import tqdm
 
 from . import _format
 from ._format import ImgInfo
-from ._index import ChunkIndex, DirectoryIndex, gc_paused
+from ._index import ChunkIndex, DirectoryIndex, gc_paused, load_chunk_index
 from ._jpeg import decode_records, encode_frames
 from .errors import (CorruptMetaError, DuplicateIdError, GulpError,
                      GulpIdNotFoundError, GulpIOEmptyFolder,
@@ -98,6 +98,11 @@ class JSONSerializer(AbstractSerializer):
         except (ValueError, UnicodeDecodeError) as exc:
             raise CorruptMetaError(
                 f"meta file {file_name} is not valid JSON: {exc}") from None
+
+    @staticmethod
+    def loads_plain(text: str) -> Any:
+        """Parse JSON text into plain dicts (used to build indexes)."""
+        return simplejson.loads(text)
 
     @staticmethod
     def dumps(thing: Any) -> str:
@@ -567,10 +572,11 @@ class GulpDirectory:
             (number, GulpChunk(*_format.chunk_paths(output_dir, number)))
             for number in self._complete_chunk_numbers())
         self.num_chunks = len(self.chunk_objs_lookup)
-        self._index = DirectoryIndex(
-            list(self.chunk_objs_lookup),
-            [ChunkIndex.from_meta_dict(chunk.meta_dict, chunk.meta_file_path)
-             for chunk in self.chunk_objs_lookup.values()])
+        with gc_paused():
+            self._index = DirectoryIndex(
+                list(self.chunk_objs_lookup),
+                [load_chunk_index(chunk.meta_file_path, chunk.serializer)
+                 for chunk in self.chunk_objs_lookup.values()])
         duplicates = self._index.find_duplicates()
         if duplicates:
             id_, numbers = next(iter(duplicates.items()))
@@ -639,8 +645,9 @@ class GulpDirectory:
     def chunk_lookup(self) -> Dict[str, int]:
         """Id -> number of the chunk that holds it."""
         if self._chunk_lookup is None:
-            self._chunk_lookup = dict(zip(self._index.ids,
-                                          self._index.chunk_of.tolist()))
+            numbers = np.array(self._index.chunk_numbers, dtype=np.int64)
+            self._chunk_lookup = dict(zip(
+                self._index.ids, numbers[self._index.chunk_of].tolist()))
         return self._chunk_lookup
 
     @property
@@ -693,17 +700,31 @@ class GulpDirectory:
         row = self._row(id_)
         return int(self._index.starts[row + 1] - self._index.starts[row])
 
+    def frame_counts(self) -> np.ndarray:
+        """Number of frames of every item, in the order of :meth:`ids`."""
+        return self._index.frame_counts()
+
     def meta(self, id_: Any) -> dict:
         """A copy of the first meta dict stored for ``id_``."""
-        meta = self._index.metas[self._row(id_)]
+        meta = self._index.first_meta(self._row(id_))
         return copy.deepcopy(meta) if meta is not None else {}
+
+    def metas(self) -> Iterator[dict]:
+        """The first meta dict of every item, in the order of :meth:`ids`
+        (shared objects: copy before changing them)."""
+        for position in range(len(self._index.chunk_numbers)):
+            for meta in self._index.chunk_metas(position):
+                yield meta if meta is not None else {}
+
+    def _chunk_of_row(self, row: int) -> GulpChunk:
+        return self.chunk_objs_lookup[self._index.chunk_number(row)]
 
     def __getitem__(self, element: Any) -> Tuple[List[np.ndarray], dict]:
         id_, slice_ = extract_input_for_getitem(element)
         row = self._row(id_)
-        chunk = self.chunk_objs_lookup[int(self._index.chunk_of[row])]
+        chunk = self._chunk_of_row(row)
         frames = _read_item(self._fds.get(chunk.data_file_path),
-                            self._index.frames_of(row), slice_, id_,
+                            self._index.table(row), slice_, id_,
                             chunk.data_file_path)
         return frames, self.meta(id_)
 
