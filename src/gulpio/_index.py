@@ -100,11 +100,15 @@ class ChunkIndex:
             metas.append(meta_data[0] if meta_data else None)
             flat.extend(frame_info)
         try:
-            table = np.array(flat, dtype=np.int64).reshape(-1, 3)
-        except (ValueError, TypeError) as exc:
+            table = np.array(flat)
+        except (ValueError, TypeError):
+            table = None
+        if table is None or (table.size and (
+                table.dtype.kind not in "iu" or table.ndim != 2
+                or table.shape[1] != 3)):
             raise CorruptMetaError(
                 f"meta file {meta_path}: frame_info entries must be "
-                f"[offset, pad, length] integer triples ({exc})") from None
+                "[offset, pad, length] integer triples")
         return cls(ids, counts, table, metas, meta_path)
 
     def data_end(self) -> int:

@@ -69,27 +69,64 @@ def jpeg_channels(buf) -> int:
     return 0
 
 
-def decode_record(buf, what: str) -> np.ndarray:
+REDUCTIONS = (1, 2, 4, 8)
+_REDUCED_FLAGS = {
+    2: (cv2.IMREAD_REDUCED_COLOR_2, cv2.IMREAD_REDUCED_GRAYSCALE_2),
+    4: (cv2.IMREAD_REDUCED_COLOR_4, cv2.IMREAD_REDUCED_GRAYSCALE_4),
+    8: (cv2.IMREAD_REDUCED_COLOR_8, cv2.IMREAD_REDUCED_GRAYSCALE_8),
+}
+
+
+def check_reduction(reduction: int) -> int:
+    """Validate a decoding reduction factor (1, 2, 4 or 8)."""
+    if reduction not in REDUCTIONS or isinstance(reduction, bool):
+        raise ValueError(
+            f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    return int(reduction)
+
+
+def decode_record(buf, what: str, reduction: int = 1,
+                  out: Optional[np.ndarray] = None) -> np.ndarray:
     """Decode one JPEG (without padding) into RGB or 2-D grayscale.
 
     ``what`` names the frame for the error message (id, index and file).
+    ``reduction`` (2, 4 or 8) decodes at that fraction of the size through
+    the JPEG decoder's DCT scaling.  When ``out`` is given the frame is
+    written into it (its shape must match) and ``out`` is returned.
     """
     array = np.frombuffer(buf, dtype=np.uint8)
     img = None
-    if len(array) > 2 and bytes(array[:2]) == JPEG_SOI:
-        if _IMREAD_COLOR_RGB is not None and jpeg_channels(buf) == 3:
-            img = cv2.imdecode(array, _IMREAD_COLOR_RGB)
+    if len(array) > 2 and array[0] == 0xFF and array[1] == 0xD8:
+        channels = jpeg_channels(buf)
+        if reduction != 1:
+            color, gray = _REDUCED_FLAGS[reduction]
+            img = cv2.imdecode(array, gray if channels == 1 else color)
+        elif (_IMREAD_COLOR_RGB is not None and channels == 3
+              and out is None):
+            return _checked(cv2.imdecode(array, _IMREAD_COLOR_RGB), what)
         else:
             img = cv2.imdecode(array, cv2.IMREAD_ANYCOLOR)
-            if img is not None and img.ndim == 3:
-                img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+    img = _checked(img, what)
+    if out is not None and out.shape != img.shape:
+        raise ValueError(
+            f"{what} has shape {img.shape}, unlike the clip's first frame "
+            f"{out.shape}; read it with directory[id] instead")
+    if img.ndim == 3:
+        return cv2.cvtColor(img, cv2.COLOR_BGR2RGB, dst=out)
+    if out is not None:
+        out[...] = img
+        return out
+    return img
+
+
+def _checked(img: Optional[np.ndarray], what: str) -> np.ndarray:
     if img is None:
         raise FrameDecodeError(f"cannot decode {what}: not a valid JPEG record")
     return img
 
 
 def decode_records(data, base: int, table: np.ndarray,
-                   describe) -> List[np.ndarray]:
+                   describe, reduction: int = 1) -> List[np.ndarray]:
     """Decode the records of ``table`` (rows ``[offset, pad, length]``).
 
     ``data`` holds the file bytes starting at file offset ``base``;
@@ -100,8 +137,36 @@ def decode_records(data, base: int, table: np.ndarray,
     for i, (offset, pad, length) in enumerate(table.tolist()):
         start = offset - base
         frames.append(decode_record(view[start:start + length - pad],
-                                    describe(i)))
+                                    describe(i), reduction))
     return frames
+
+
+def decode_clip(data, base: int, table: np.ndarray, describe,
+                reduction: int = 1) -> np.ndarray:
+    """Decode the records of ``table`` into one ``(T, H, W[, C])`` array.
+
+    Rows that repeat a record (same offset) are decoded once.
+    """
+    view = memoryview(data)
+    rows = table.tolist()
+    clip = None
+    decoded = {}
+    for i, (offset, pad, length) in enumerate(rows):
+        if offset in decoded:
+            clip[i] = clip[decoded[offset]]
+            continue
+        start = offset - base
+        record = view[start:start + length - pad]
+        if clip is None:
+            first = decode_record(record, describe(i), reduction)
+            clip = np.empty((len(rows),) + first.shape, dtype=np.uint8)
+            clip[0] = first
+        else:
+            decode_record(record, describe(i), reduction, out=clip[i])
+        decoded[offset] = i
+    if clip is None:
+        return np.empty((0,), dtype=np.uint8)
+    return clip
 
 
 def encode_frames(frames: Sequence[np.ndarray],
