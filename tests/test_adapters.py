@@ -367,3 +367,35 @@ def test_abstract_adapter_and_a_minimal_subclass(tmp_path):
     report = ingest(Noise(), tmp_path / "out")
     assert report.written == ["0", "1", "2"]
     assert GulpDirectory(str(tmp_path / "out")).num_frames(2) == 3
+
+
+def test_item_list_base_turns_exceptions_into_skips(tmp_path):
+    from gulpio.adapters import ItemListAdapter
+
+    class Numbers(ItemListAdapter):
+        def __init__(self, count, output_folder, shuffle=False, remove_duplicate_ids=False):
+            self.output_folder = output_folder
+            self.set_items([{"id": i % 4, "meta": {"n": i}} for i in range(count)], shuffle,
+                           remove_duplicate_ids, output_folder)
+
+        def load_frames(self, item):
+            if item["id"] == 2:
+                raise ValueError("two is not allowed")
+            return [np.full((6, 6), 50 * item["id"], np.uint8)] if item["id"] else []
+
+    adapter = Numbers(4, str(tmp_path / "out"))
+    report = ingest(adapter, tmp_path / "out")
+    assert report.written == ["1", "3"]
+    assert report.skipped == [("0", "no frames"), ("2", "ValueError: two is not allowed")]
+    again = Numbers(8, str(tmp_path / "out"), remove_duplicate_ids=True)
+    assert [i["id"] for i in again.items] == [0, 2]  # 1 and 3 are stored; 4..7 repeat 0..3
+    frames, _ = GulpDirectory(str(tmp_path / "out"))[3]
+    assert frames[0].shape == (6, 6) and int(frames[0][0, 0]) == 150
+
+
+def test_all_meta_is_settable_like_the_original(tmp_path):
+    json_path, videos = _media.make_20bn_json_dataset(str(tmp_path), IDS)
+    adapter = Custom20BNJsonVideoAdapter(json_path, videos, str(tmp_path / "o"))
+    adapter.all_meta = [m for m in adapter.all_meta if m["label"] == "pull"]
+    assert len(adapter) == 2
+    assert [item["id"] for item in adapter.iter_data()] == ["10", "12"]

@@ -128,15 +128,29 @@ class ItemListAdapter(AbstractDatasetAdapter):
 
     Subclasses build a list of item dicts, each with an ``'id'``, the
     ``'meta'`` to store and whatever :meth:`load_frames` needs, then call
-    :meth:`_set_items`.  The list is built in the parent process; workers only
+    :meth:`set_items`.  The list is built in the parent process; workers only
     receive slices of it through :meth:`iter_data`.
     """
 
     items: List[Item]
 
-    def _set_items(self, items: List[Item], shuffle: bool = False,
-                   remove_duplicate_ids: bool = False,
-                   output_folder: Optional[str] = None) -> None:
+    def set_items(self, items: List[Item], shuffle: bool = False,
+                  remove_duplicate_ids: bool = False,
+                  output_folder: Optional[str] = None) -> None:
+        """Set the items to ingest, then drop duplicates and shuffle as asked.
+
+        Parameters
+        ----------
+        items : list of dict
+            Each with an ``'id'``, the ``'meta'`` to store, and what
+            :meth:`load_frames` needs.
+        shuffle : bool
+            Shuffle with :func:`random.shuffle`.
+        remove_duplicate_ids : bool
+            See :meth:`drop_duplicate_ids`.
+        output_folder : str, optional
+            The gulp directory holding already stored ids.
+        """
         self.items = list(items)
         if remove_duplicate_ids:
             self.drop_duplicate_ids(output_folder)
@@ -281,7 +295,22 @@ def _label_meta(entries: List[Dict[str, Any]], label_name: str,
 
 
 # ------------------------------------------------------------------- 20BN
-class _Video20BNAdapter(Custom20BNAdapterMixin, ItemListAdapter):
+class _AllMetaMixin:
+    """``all_meta``: the stored meta dicts (``{'id', 'label', 'idx'}``), as the original had."""
+
+    items: List[Item]
+
+    @property
+    def all_meta(self) -> List[Dict[str, Any]]:
+        """The stored meta of every item, in ingestion order (settable)."""
+        return [item["meta"] for item in self.items]
+
+    @all_meta.setter
+    def all_meta(self, metas: List[Dict[str, Any]]) -> None:
+        self.items = [{"id": meta["id"], "meta": meta} for meta in metas]
+
+
+class _Video20BNAdapter(_AllMetaMixin, Custom20BNAdapterMixin, ItemListAdapter):
     """20BN video adapters: labelled items, one video each."""
 
     def __init__(self, folder: str, output_folder: str, shuffle: bool, frame_size: int,
@@ -297,12 +326,8 @@ class _Video20BNAdapter(Custom20BNAdapterMixin, ItemListAdapter):
         self.label_name = label_name
         self.label2idx = self.create_label2idx_dict(label_name)
         items = _label_meta(self.data, label_name, self.label2idx)
-        self._set_items(items, self.shuffle, remove_duplicate_ids, output_folder)
+        self.set_items(items, self.shuffle, remove_duplicate_ids, output_folder)
 
-    @property
-    def all_meta(self) -> List[Dict[str, Any]]:
-        """The stored meta of every item, in ingestion order."""
-        return [item["meta"] for item in self.items]
 
     def video_path(self, item: Item) -> str:
         raise NotImplementedError
@@ -379,7 +404,7 @@ class Custom20BNCsvWebmAdapter(_Video20BNAdapter):
         return self.video_path(item)
 
 
-class Custom20BNCsvJpegAdapter(Custom20BNAdapterMixin, ItemListAdapter):
+class Custom20BNCsvJpegAdapter(_AllMetaMixin, Custom20BNAdapterMixin, ItemListAdapter):
     """20BN CSV of ``id;label`` rows; frames are the sorted ``folder/<id>/*.jpg``.
 
     Parameters
@@ -410,13 +435,9 @@ class Custom20BNCsvJpegAdapter(Custom20BNAdapterMixin, ItemListAdapter):
         self.frame_size = int(frame_size)
         self.shm_dir_path = shm_dir_path
         self.label2idx = self.create_label2idx_dict("label")
-        self._set_items(_label_meta(self.data, "label", self.label2idx), self.shuffle,
+        self.set_items(_label_meta(self.data, "label", self.label2idx), self.shuffle,
                         remove_duplicate_ids, output_folder)
 
-    @property
-    def all_meta(self) -> List[Dict[str, Any]]:
-        """The stored meta of every item, in ingestion order."""
-        return [item["meta"] for item in self.items]
 
     def item_source(self, item: Item) -> str:
         return os.path.join(self.folder, str(item["id"]))
@@ -443,7 +464,7 @@ class _ImageAdapter(Custom20BNAdapterMixin, ItemListAdapter):
         items = [{"id": e["id"], "path": e["path"],
                   "meta": {"id": e["id"], "label": e["label"], "idx": self.label2idx[e["label"]]}}
                  for e in self.data]
-        self._set_items(items, self.shuffle, remove_duplicate_ids, self.output_folder)
+        self.set_items(items, self.shuffle, remove_duplicate_ids, self.output_folder)
 
     def load_frames(self, item: Item) -> List[np.ndarray]:
         return [resize_by_short_edge(item["path"], self.img_size)]
@@ -603,7 +624,7 @@ class ActivitynetAdapter(ItemListAdapter):
                 raise InvalidInputError(f"{json_file}: database entry {vid!r} is not an object")
             if entry.get("subset") == phase:
                 items.append({"id": vid, "meta": entry, "path": self.video_index.get(vid)})
-        self._set_items(items, self.shuffle)
+        self.set_items(items, self.shuffle)
 
     @staticmethod
     def _key_of(name: str) -> str:
@@ -653,7 +674,7 @@ class KineticsAdapter(ItemListAdapter):
         self.video_index = _index_videos(folder, self._key_of)
         items = [{"id": vid, "meta": entry, "path": self.video_index.get(vid)}
                  for vid, entry in data.items()]
-        self._set_items(items, self.shuffle)
+        self.set_items(items, self.shuffle)
 
     @staticmethod
     def _key_of(name: str) -> str:
