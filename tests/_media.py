@@ -124,7 +124,7 @@ def make_20bn_jpeg_dataset(root: str, ids_labels: Sequence[Tuple[str, str]],
     for i, (id_, _) in enumerate(ids_labels):
         for f in range(num_frames + i):
             make_image(os.path.join(jpegs, id_, f"{f + 1:05d}.jpg"), size, seed=f + 7 * i)
-    csv_path = write_lines(os.path.join(root, "list.csv"), [f"{i};{l}" for i, l in ids_labels])
+    csv_path = write_lines(os.path.join(root, "list.csv"), [f"{i};{lab}" for i, lab in ids_labels])
     return csv_path, jpegs
 
 

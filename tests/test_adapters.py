@@ -125,7 +125,7 @@ def test_remove_duplicate_ids(tmp_path):
     out = tmp_path / "out"
     json1, videos = _media.make_20bn_json_dataset(str(tmp_path), IDS)
     ingest(Custom20BNJsonVideoAdapter(json1, videos, str(out)), out)
-    entries = [{"id": i, "template": l} for i, l in IDS + [("10", "pull")]]
+    entries = [{"id": i, "template": lab} for i, lab in IDS + [("10", "pull")]]
     entries.append({"id": "14", "template": "pull"})
     _media.make_video(os.path.join(videos, "14", "14.mp4"), 12, 12, (32, 24))
     json2 = _media.write_json(str(tmp_path / "again.json"), entries + [entries[-1]])
@@ -138,7 +138,7 @@ def test_remove_duplicate_ids(tmp_path):
 def test_shuffle_permutes_the_items(tmp_path):
     ids = [(str(i), "x") for i in range(12)]
     json_path = _media.write_json(str(tmp_path / "l.json"),
-                                  [{"id": i, "template": l} for i, l in ids])
+                                  [{"id": i, "template": lab} for i, lab in ids])
     os.makedirs(tmp_path / "v")
     random.seed(3)
     shuffled = Custom20BNJsonVideoAdapter(json_path, str(tmp_path / "v"), "o", shuffle=True)
@@ -152,7 +152,7 @@ def test_bad_videos_become_skipped_items(tmp_path):
     ids = [("ok", "a"), ("nofolder", "a"), ("empty", "a"), ("garbage", "a"), ("truncated", "b"),
            ("h264", "b")]
     json_path = _media.write_json(str(tmp_path / "l.json"),
-                                  [{"id": i, "template": l} for i, l in ids])
+                                  [{"id": i, "template": lab} for i, lab in ids])
     videos = tmp_path / "videos"
     _media.make_video(str(videos / "ok" / "ok.mp4"), 12, 12, (32, 24))
     (videos / "empty").mkdir()

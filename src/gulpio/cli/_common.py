@@ -86,6 +86,21 @@ def parse_args(doc: str, argv: Optional[Sequence[str]], prog: str) -> Union[Dict
         return exc.code if isinstance(exc.code, int) else EXIT_OK
 
 
+class _StderrHandler(logging.StreamHandler):
+    """A handler that writes to whatever ``sys.stderr`` is at the time."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self):  # noqa: D102
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
 def setup_logging(verbose: bool = False) -> None:
     """Log to stderr: warnings and up, everything with ``verbose``."""
     level = logging.DEBUG if verbose else logging.WARNING
@@ -93,7 +108,7 @@ def setup_logging(verbose: bool = False) -> None:
     for handler in list(root.handlers):
         if getattr(handler, "_gulpio_cli", False):
             root.removeHandler(handler)
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     handler._gulpio_cli = True  # type: ignore[attr-defined]
     root.addHandler(handler)
