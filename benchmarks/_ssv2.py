@@ -1,8 +1,9 @@
 """A synthetic directory shaped like Something-Something-v2's gulps.
 
-Only the meta files are realistic (ids, labels, 30-60 frames per item with
-real-looking offsets); the data files are sparse files of the right size,
-which is all that opening a directory touches.
+The meta files are realistic (ids, labels, 30-60 frames per item with
+real-looking offsets).  Chunk 0 holds real (small) JPEG frames, so that a
+loader can read its first batches; the other data files are sparse files of
+the right size, which is all that opening a directory touches.
 """
 import os
 
@@ -10,6 +11,7 @@ import numpy as np
 import simplejson
 
 from gulpio import _format
+from gulpio.fileio import GulpChunk
 
 FULL_ITEMS = 220847
 ITEMS_PER_CHUNK = 100
@@ -26,7 +28,18 @@ def make(folder: str, num_items: int = FULL_ITEMS, seed: int = 0) -> str:
         return folder
     rng = np.random.default_rng(seed)
     next_id = 100000
+    tiny = [np.full((48, 64, 3), 40 + 5 * k, np.uint8) for k in range(60)]
     for chunk, start in enumerate(range(0, num_items, ITEMS_PER_CHUNK)):
+        if chunk == 0:
+            real = GulpChunk(*_format.chunk_paths(folder, 0))
+            with real.open("wb"):
+                for _ in range(min(ITEMS_PER_CHUNK, num_items)):
+                    label = LABELS[int(rng.integers(len(LABELS)))]
+                    real.append(next_id, {"id": next_id, "label": label,
+                                          "idx": LABELS.index(label)},
+                                tiny[:int(rng.integers(30, 61))])
+                    next_id += 1
+            continue
         meta = {}
         offset = 0
         for _ in range(min(ITEMS_PER_CHUNK, num_items - start)):

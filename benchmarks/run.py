@@ -1,0 +1,586 @@
+"""gulpio's benchmark suite: every measurement side by side with its baseline.
+
+    python benchmarks/run.py            # the full suite (about 15-25 minutes)
+    python benchmarks/run.py --quick    # tiny sizes, a smoke run (~1 minute)
+    python benchmarks/run.py --only read,open
+
+Sections (each prints a table; everything goes to
+``benchmarks/results/run.json``, which ``benchmarks/plot.py`` draws):
+
+read
+    frames/s of ``GulpDirectory[id]`` for whole items and for strided clips
+    (16 frames, step 2), against the decode-only limit (the same JPEG bytes
+    decoded in a tight loop), the original's reader (one seek and read per
+    frame) and a folder of JPEG files (what gulping replaces).
+e2e
+    clips/s of ``GulpVideoDataset`` (16 frames, step 2, ``Scale``,
+    ``RandomCropVideo``, ``UnitNorm``) through ``DataLoader`` (batch 8) with
+    0, 1 and 2 workers, and with the opt-in ``reduction=2`` decoding.
+open
+    time and resident memory to open an SSv2-sized directory (220,847 items,
+    2,209 chunks) the original's way and ours, each in a fresh process; and
+    the time to the first batch of a 2-worker ``spawn`` loader whose dataset
+    holds the original's dictionaries, against ours.
+ingest
+    frames/s of ``gulp_20bn_json_videos`` on 240p and 720p videos, against
+    the original's approach (burst with the ``ffmpeg`` binary at ``-q:v 1``
+    into a temporary folder, read each JPEG back, resize, encode), when an
+    ffmpeg binary is installed.
+transport
+    moving a 64 MB batch from a worker through shared memory vs a pipe
+    (``benchmarks/bench_loader.py``).
+
+Medians over repetitions; ratios are what to compare (the machine is noisy).
+"""
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import OrderedDict
+from typing import Any, Callable, Dict, List
+
+import cv2
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import _scenes  # noqa: E402
+import _ssv2  # noqa: E402
+
+from gulpio import GulpDirectory, _format  # noqa: E402
+from gulpio.dataset import GulpVideoDataset  # noqa: E402
+from gulpio.loader import DataLoader  # noqa: E402
+from gulpio.transforms import (ComposeVideo, RandomCropVideo, Scale,  # noqa: E402
+                               UnitNorm)
+
+RESULTS = os.path.join(HERE, "results")
+
+
+def median_time(fn: Callable[[], Any], reps: int) -> float:
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def table(title: str, header: List[str], rows: List[List[Any]]) -> None:
+    print(f"\n== {title}")
+    cells = [header] + [[f"{c:.3g}" if isinstance(c, float) else str(c)
+                         for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    for k, row in enumerate(cells):
+        print("  ".join(c.rjust(w) for c, w in zip(row, widths)))
+        if k == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+# ------------------------------------------------------------------ read
+
+def original_read(directory_path: str, meta: Dict[str, Any],
+                  chunk_of: Dict[str, int], id_: str,
+                  slice_: Any = None) -> List[np.ndarray]:
+    """The original reader: open the chunk, seek and read every frame."""
+    data_path = _format.chunk_paths(directory_path, chunk_of[id_])[0]
+    infos = meta[id_]["frame_info"]
+    if slice_ is not None:
+        infos = infos[slice_]
+    frames = []
+    with open(data_path, "rb") as fp:
+        for loc, pad, length in infos:
+            fp.seek(loc)
+            record = fp.read(length)
+            img = cv2.imdecode(np.frombuffer(record[:length - pad], np.uint8),
+                               cv2.IMREAD_ANYCOLOR)
+            if img.ndim > 2:
+                img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+            frames.append(img)
+    return frames
+
+
+def bench_read(work: str, quick: bool) -> Dict[str, Any]:
+    items, frames, reps = (8, 40, 3) if quick else (200, 48, 5)
+    results: Dict[str, Any] = {"items": items, "frames_per_item": frames}
+    for size in [(427, 240), (340, 256)]:
+        name = f"{size[0]}x{size[1]}"
+        folder = os.path.join(work, f"read_{name}")
+        jpegs = os.path.join(work, f"read_{name}_jpeg")
+        records = _scenes.make_gulps(folder, jpegs, items, frames, size)
+        directory = GulpDirectory(folder)
+        ids = directory.ids()
+        meta = directory.merged_meta_dict
+        chunk_of = directory.chunk_lookup
+        total = sum(len(r) for r in records.values())
+        arrays = {id_: [np.frombuffer(r, np.uint8) for r in rs]
+                  for id_, rs in records.items()}
+        clip = slice(4, 36, 2)  # 16 frames, step 2
+        clip_frames = sum(len(range(*clip.indices(len(r))))
+                          for r in records.values())
+
+        def decode_only(selection=slice(None)):
+            for id_ in ids:
+                for buf in arrays[id_][selection]:
+                    cv2.imdecode(buf, cv2.IMREAD_COLOR)
+
+        def gulp_whole():
+            for id_ in ids:
+                directory[id_]
+
+        def gulp_clip():
+            for id_ in ids:
+                directory[id_, clip]
+
+        def gulp_read_clip():
+            for id_ in ids:
+                directory.read_clip(id_, clip)
+
+        def original_whole():
+            for id_ in ids:
+                original_read(folder, meta, chunk_of, id_)
+
+        def original_clip():
+            for id_ in ids:
+                original_read(folder, meta, chunk_of, id_, clip)
+
+        def jpeg_folder(selection=slice(None)):
+            for id_ in ids:
+                names = sorted(os.listdir(os.path.join(jpegs, id_)))
+                for file_name in names[selection]:
+                    img = cv2.imread(os.path.join(jpegs, id_, file_name))
+                    cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+
+        gulp_whole()
+        jpeg_folder()  # warm the page cache for both
+        runs = OrderedDict([
+            ("decode-only limit, whole items", (decode_only, total)),
+            ("gulpio directory[id], whole items", (gulp_whole, total)),
+            ("original reader, whole items", (original_whole, total)),
+            ("JPEG files folder, whole items", (jpeg_folder, total)),
+            ("decode-only limit, 16-frame clips",
+             (lambda: decode_only(clip), clip_frames)),
+            ("gulpio directory[id, slice], clips", (gulp_clip, clip_frames)),
+            ("gulpio read_clip(id, slice), clips", (gulp_read_clip, clip_frames)),
+            ("original reader, clips", (original_clip, clip_frames)),
+            ("JPEG files folder, clips",
+             (lambda: jpeg_folder(clip), clip_frames)),
+        ])
+        fps = {label: count / median_time(fn, reps)
+               for label, (fn, count) in runs.items()}
+        limit_whole = fps["decode-only limit, whole items"]
+        limit_clip = fps["decode-only limit, 16-frame clips"]
+        rows = [[label, value, value / (limit_clip if "clip" in label
+                                        else limit_whole)]
+                for label, value in fps.items()]
+        table(f"read {name} ({items} items x {frames} frames, median of "
+              f"{reps})", ["what", "frames/s", "x decode-only"], rows)
+        results[name] = {"frames_per_s": fps,
+                         "whole_vs_decode_only":
+                             fps["gulpio directory[id], whole items"] / limit_whole,
+                         "clip_vs_decode_only":
+                             fps["gulpio directory[id, slice], clips"] / limit_clip}
+    return results
+
+
+# ------------------------------------------------------------------ e2e
+
+def e2e_dataset(folder: str, reduction: int) -> GulpVideoDataset:
+    transform = ComposeVideo(img_transforms=[Scale(128), UnitNorm()],
+                             video_transforms=[RandomCropVideo(112)])
+    kwargs = {"reduction": reduction} if reduction != 1 else {}
+    return GulpVideoDataset(folder, num_frames=16, step_size=2, is_val=False,
+                            transform=transform, **kwargs)
+
+
+def bench_e2e(work: str, quick: bool) -> Dict[str, Any]:
+    items, frames, epochs = (16, 36, 1) if quick else (160, 40, 3)
+    folder = os.path.join(work, "e2e_427x240")
+    _scenes.make_gulps(folder, "", items, frames, (427, 240))
+    rows = []
+    results: Dict[str, Any] = {"items": items}
+    for reduction in (1, 2):
+        try:
+            dataset = e2e_dataset(folder, reduction)
+        except TypeError:
+            print("(this GulpVideoDataset has no `reduction`; skipped)")
+            continue
+        for workers in (0, 1, 2):
+            loader = DataLoader(dataset, batch_size=8, shuffle=True,
+                                num_workers=workers)
+            times = []
+            for _ in range(epochs):
+                start = time.perf_counter()
+                count = sum(len(labels) for _, labels in loader)
+                times.append(time.perf_counter() - start)
+            rate = count / statistics.median(times)
+            results[f"reduction{reduction}_workers{workers}"] = rate
+            rows.append([f"reduction={reduction}", workers, rate])
+    base = results.get("reduction1_workers0")
+    for row in rows:
+        row.append(row[2] / base if base else float("nan"))
+    table(f"end to end: GulpVideoDataset -> DataLoader(batch 8), 427x240, "
+          f"16 frames step 2, Scale(128)+RandomCropVideo(112)+UnitNorm "
+          f"(median of {epochs} epochs)",
+          ["decoding", "workers", "clips/s", "x 0 workers full size"], rows)
+    if base:
+        results["workers2_vs_0"] = results["reduction1_workers2"] / base
+        if "reduction2_workers0" in results:
+            results["reduction2_vs_1_workers0"] = (
+                results["reduction2_workers0"] / base)
+            results["reduction2_vs_1_workers2"] = (
+                results["reduction2_workers2"]
+                / results["reduction1_workers2"])
+    return results
+
+
+# ------------------------------------------------------------------ open
+
+OPEN_SCRIPT = r"""
+import json, os, resource, sys, time
+from collections import OrderedDict
+sys.path.insert(0, {here!r})
+def rss():
+    with open("/proc/self/statm") as fp:
+        return int(fp.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+import gulpio, simplejson
+from gulpio import _format
+folder, way = sys.argv[1], sys.argv[2]
+before = rss()
+start = time.perf_counter()
+if way == "original":
+    # the original's GulpDirectory.__init__: every meta dict, then lookups
+    found = _format.scan_chunk_files(folder)
+    numbers = sorted(found["meta"])
+    all_meta_dicts = []
+    for n in numbers:
+        with open(found["meta"][n]) as fp:
+            all_meta_dicts.append(simplejson.load(fp, object_pairs_hook=OrderedDict))
+    chunk_lookup = {{}}
+    for n, meta in zip(numbers, all_meta_dicts):
+        for id_ in meta:
+            chunk_lookup[id_] = n
+    merged_meta_dict = {{}}
+    for meta in all_meta_dicts:
+        for id_ in meta:
+            if id_ in merged_meta_dict:
+                raise ValueError(id_)
+        merged_meta_dict.update(meta)
+    count = len(merged_meta_dict)
+else:
+    directory = gulpio.GulpDirectory(folder)
+    count = len(directory.ids())
+elapsed = time.perf_counter() - start
+after = rss()
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+first_use = None
+if way == "ours":
+    start = time.perf_counter()
+    assert len(directory.merged_meta_dict) == count
+    assert len(directory.chunk_lookup) == count
+    assert len(directory.all_meta_dicts) == directory.num_chunks
+    first_use = time.perf_counter() - start
+print(json.dumps({{"seconds": elapsed, "rss_mb": after, "rss_increase_mb": after - before,
+                  "peak_rss_mb": peak, "items": count,
+                  "original_attributes_first_use_s": first_use}}))
+"""
+
+SPAWN_SCRIPT = r"""
+import json, os, sys, time
+from collections import OrderedDict
+sys.path.insert(0, {here!r})
+import numpy as np, simplejson, cv2
+from gulpio import _format
+from gulpio.dataset import GulpVideoDataset
+from gulpio.loader import DataLoader
+
+
+class OriginalStyleVideoDataset:
+    # Holds the original GulpDirectory's dictionaries, which a spawned
+    # worker receives pickled.
+    def __init__(self, folder):
+        found = _format.scan_chunk_files(folder)
+        self.folder = folder
+        self.numbers = sorted(found["meta"])
+        self.all_meta_dicts = []
+        for n in self.numbers:
+            with open(found["meta"][n]) as fp:
+                self.all_meta_dicts.append(
+                    simplejson.load(fp, object_pairs_hook=OrderedDict))
+        self.chunk_lookup = {{}}
+        self.merged_meta_dict = {{}}
+        for n, meta in zip(self.numbers, self.all_meta_dicts):
+            for id_ in meta:
+                self.chunk_lookup[id_] = n
+            self.merged_meta_dict.update(meta)
+        self.ids = list(self.merged_meta_dict)
+
+    def __len__(self):
+        return len(self.ids)
+
+    def __getitem__(self, index):
+        id_ = self.ids[index]
+        infos = self.merged_meta_dict[id_]["frame_info"][0:32:2]
+        path = _format.chunk_paths(self.folder, self.chunk_lookup[id_])[0]
+        frames = []
+        with open(path, "rb") as fp:
+            for loc, pad, length in infos:
+                fp.seek(loc)
+                buf = np.frombuffer(fp.read(length)[:length - pad], np.uint8)
+                frames.append(cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR),
+                                           cv2.COLOR_BGR2RGB))
+        return np.stack(frames), 0
+
+
+if __name__ == "__main__":
+    folder, way = sys.argv[1], sys.argv[2]
+    if way == "original":
+        dataset = OriginalStyleVideoDataset(folder)
+    else:
+        dataset = GulpVideoDataset(folder, num_frames=16, step_size=2, is_val=True)
+    loader = DataLoader(dataset, batch_size=8, num_workers=2,
+                        multiprocessing_context="spawn")
+    start = time.perf_counter()
+    clips, labels = next(iter(loader))
+    elapsed = time.perf_counter() - start
+    print(json.dumps({{"first_batch_s": elapsed, "shape": list(clips.shape)}}))
+"""
+
+
+def _run_json(script: str, args: List[str]) -> Dict[str, Any]:
+    out = subprocess.run([sys.executable, "-c", script] + args,
+                         capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"benchmark subprocess failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def bench_open(work: str, quick: bool, items: int) -> Dict[str, Any]:
+    folder = _ssv2.make(os.path.join(work, f"ssv2_{items}"), items)
+    script = OPEN_SCRIPT.format(here=HERE)
+    reps = 1 if quick else 3
+    results: Dict[str, Any] = {"items": items,
+                               "chunks": -(-items // _ssv2.ITEMS_PER_CHUNK)}
+    rows = []
+    for way in ("original", "ours"):
+        runs = [_run_json(script, [folder, way]) for _ in range(reps)]
+        seconds = statistics.median(r["seconds"] for r in runs)
+        rss = statistics.median(r["rss_mb"] for r in runs)
+        increase = statistics.median(r["rss_increase_mb"] for r in runs)
+        results[way] = {"seconds": seconds, "rss_mb": rss,
+                        "rss_increase_mb": increase,
+                        "first_use_s": runs[0]["original_attributes_first_use_s"]}
+        rows.append([way, seconds, rss, increase])
+    results["speedup"] = results["original"]["seconds"] / results["ours"]["seconds"]
+    results["memory_ratio"] = results["original"]["rss_mb"] / results["ours"]["rss_mb"]
+    results["memory_increase_ratio"] = (results["original"]["rss_increase_mb"]
+                                        / results["ours"]["rss_increase_mb"])
+    table(f"open a directory of {items} items in "
+          f"{results['chunks']} chunks (fresh process, median of {reps})",
+          ["way", "seconds", "RSS MB", "RSS increase MB"], rows)
+    print(f"open: {results['speedup']:.1f}x faster, "
+          f"{results['memory_ratio']:.1f}x less resident memory "
+          f"({results['memory_increase_ratio']:.1f}x less added by opening); "
+          f"merged_meta_dict/chunk_lookup/all_meta_dicts built on first use "
+          f"in {results['ours']['first_use_s']:.2f} s")
+    spawn = SPAWN_SCRIPT.format(here=HERE)
+    script_path = os.path.join(work, "spawn_first_batch.py")
+    with open(script_path, "w") as fp:
+        fp.write(spawn)
+    rows = []
+    for way in ("original", "ours"):
+        out = subprocess.run([sys.executable, script_path, folder, way],
+                             capture_output=True, text=True)
+        if out.returncode != 0:
+            raise RuntimeError(f"spawn benchmark failed:\n{out.stderr}")
+        value = json.loads(out.stdout.strip().splitlines()[-1])["first_batch_s"]
+        results[f"spawn_first_batch_{way}_s"] = value
+        rows.append([way, value])
+    results["spawn_first_batch_speedup"] = (
+        results["spawn_first_batch_original_s"]
+        / results["spawn_first_batch_ours_s"])
+    table("time to the first batch of a 2-worker spawn loader",
+          ["dataset metadata", "seconds"], rows)
+    print(f"first batch {results['spawn_first_batch_speedup']:.1f}x sooner")
+    return results
+
+
+# ------------------------------------------------------------------ ingest
+
+def burst_ingest(videos: List[str], out_folder: str, frame_rate: int,
+                 frame_size: int) -> int:
+    """The original's ingestion: ffmpeg bursts JPEGs into a temporary
+    folder, each is read back, resized, encoded and appended."""
+    from gulpio.fileio import GulpChunk
+    from gulpio.utils import resize_by_short_edge
+    os.makedirs(out_folder, exist_ok=True)
+    chunk = GulpChunk(*_format.chunk_paths(out_folder, 0))
+    written = 0
+    with chunk.open("wb"):
+        for k, video in enumerate(videos):
+            burst = tempfile.mkdtemp(dir="/dev/shm")
+            try:
+                subprocess.run(["ffmpeg", "-nostats", "-loglevel", "error",
+                                "-i", video, "-r", str(frame_rate),
+                                "-q:v", "1", os.path.join(burst, "%04d.jpg")],
+                               check=True)
+                frames = []
+                for name in sorted(os.listdir(burst)):
+                    img = cv2.imread(os.path.join(burst, name))
+                    if frame_size > 0:
+                        img = resize_by_short_edge(img, frame_size)
+                    frames.append(img)
+                chunk.append(str(k), {"id": k}, frames)
+                written += len(frames)
+            finally:
+                shutil.rmtree(burst)
+    return written
+
+
+def bench_ingest(work: str, quick: bool) -> Dict[str, Any]:
+    seconds, reps = (2, 1) if quick else (6, 3)
+    fps_video, frame_rate = 30.0, 8
+    results: Dict[str, Any] = {"ffmpeg": shutil.which("ffmpeg")}
+    rows = []
+    big = _scenes.world(1440, 2560, 3)
+    for label, size in [("240p", (427, 240)), ("720p", (1280, 720))]:
+        folder = os.path.join(work, f"ingest_{label}")
+        videos_dir = os.path.join(folder, "videos")
+        os.makedirs(videos_dir, exist_ok=True)
+        entries = []
+        for k in range(2):
+            os.makedirs(os.path.join(videos_dir, str(k)), exist_ok=True)
+            path = os.path.join(videos_dir, str(k), f"{k}.mp4")
+            if not os.path.exists(path):
+                _scenes.write_video(path, _scenes.clip(
+                    big, size[1], size[0], int(seconds * fps_video), 7 + k),
+                    fps_video)
+            entries.append({"id": str(k), "template": "something"})
+        with open(os.path.join(folder, "list.json"), "w") as fp:
+            json.dump(entries, fp)
+        videos = [os.path.join(videos_dir, e["id"], f"{e['id']}.mp4")
+                  for e in entries]
+        for frame_size in (-1, 128):
+            def ours():
+                out = os.path.join(folder, "out_ours")
+                shutil.rmtree(out, ignore_errors=True)
+                subprocess.run(
+                    ["gulp_20bn_json_videos", os.path.join(folder, "list.json"),
+                     videos_dir, out, "--num_workers", "1", "--frame_rate",
+                     str(frame_rate), "--frame_size", str(frame_size)],
+                    check=True, capture_output=True)
+                return sum(GulpDirectory(out).frame_counts())
+
+            def burst():
+                out = os.path.join(folder, "out_burst")
+                shutil.rmtree(out, ignore_errors=True)
+                return burst_ingest(videos, out, frame_rate, frame_size)
+
+            measured = {}
+            for way, fn in (("gulpio (in-process decoding)", ours),
+                            ("original (ffmpeg burst)", burst)):
+                if "burst" in way and not results["ffmpeg"]:
+                    continue
+                times, cpu = [], []
+                for _ in range(reps):
+                    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+                    own = resource.getrusage(resource.RUSAGE_SELF)
+                    start = time.perf_counter()
+                    count = fn()
+                    times.append(time.perf_counter() - start)
+                    usage2 = resource.getrusage(resource.RUSAGE_CHILDREN)
+                    own2 = resource.getrusage(resource.RUSAGE_SELF)
+                    cpu.append(sum(getattr(usage2, f) - getattr(usage, f)
+                                   + getattr(own2, f) - getattr(own, f)
+                                   for f in ("ru_utime", "ru_stime")))
+                rate = count / statistics.median(times)
+                cpu_ms = 1000 * statistics.median(cpu) / count
+                measured[way] = (rate, cpu_ms)
+                rows.append([label, frame_size, way, count, rate, cpu_ms])
+            key = f"{label}_size{frame_size}"
+            results[key] = {way: {"frames_per_s": r, "cpu_ms_per_frame": c}
+                            for way, (r, c) in measured.items()}
+            if len(measured) == 2:
+                ours_rate, ours_cpu = measured["gulpio (in-process decoding)"]
+                burst_rate, burst_cpu = measured["original (ffmpeg burst)"]
+                results[key]["speedup"] = ours_rate / burst_rate
+                results[key]["cpu_ratio"] = burst_cpu / ours_cpu
+    table(f"ingest: gulp_20bn_json_videos, --num_workers 1, --frame_rate "
+          f"{frame_rate}, 2 videos of {seconds} s at {fps_video:g} fps "
+          f"(median of {reps})",
+          ["video", "frame_size", "way", "frames", "frames/s",
+           "CPU ms/frame"], rows)
+    if not results["ffmpeg"]:
+        print("(no ffmpeg binary: the burst baseline was not measured)")
+    return results
+
+
+# ------------------------------------------------------------------ transport
+
+def bench_transport_section(quick: bool) -> Dict[str, Any]:
+    import bench_loader
+    mb, reps = (8, 3) if quick else (64, 9)
+    result = bench_loader.bench_transport(mb, reps)
+    return {"mb": mb, **result}
+
+
+# ------------------------------------------------------------------ main
+
+SECTIONS = ["read", "e2e", "open", "ingest", "transport"]
+
+
+def main(argv: Any = None) -> Dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny sizes: a smoke run")
+    parser.add_argument("--only", default=",".join(SECTIONS),
+                        help="comma-separated sections to run")
+    parser.add_argument("--open-items", type=int, default=None,
+                        help="items of the synthetic SSv2 directory "
+                             f"(default {_ssv2.FULL_ITEMS}, 2000 with --quick)")
+    parser.add_argument("--work", default=os.path.join(
+        tempfile.gettempdir(), "gulpio-bench"),
+        help="where the generated data is kept between runs")
+    parser.add_argument("--out", default=os.path.join(RESULTS, "run.json"))
+    args = parser.parse_args(argv)
+    only = [s for s in args.only.split(",") if s]
+    unknown = set(only) - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown section(s): {', '.join(sorted(unknown))}")
+    os.makedirs(args.work, exist_ok=True)
+    results: Dict[str, Any] = {
+        "machine": {"python": platform.python_version(),
+                    "cpus": os.cpu_count(), "opencv": cv2.__version__,
+                    "numpy": np.__version__},
+        "quick": args.quick,
+        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+    open_items = args.open_items or (2000 if args.quick else _ssv2.FULL_ITEMS)
+    runners = {
+        "read": lambda: bench_read(args.work, args.quick),
+        "e2e": lambda: bench_e2e(args.work, args.quick),
+        "open": lambda: bench_open(args.work, args.quick, open_items),
+        "ingest": lambda: bench_ingest(args.work, args.quick),
+        "transport": lambda: bench_transport_section(args.quick),
+    }
+    for section in SECTIONS:
+        if section in only:
+            start = time.perf_counter()
+            results[section] = runners[section]()
+            print(f"[{section} took {time.perf_counter() - start:.0f} s]")
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    with open(args.out, "w") as fp:
+        json.dump(results, fp, indent=2)
+    print(f"\nwrote {args.out}")
+    return results
+
+
+if __name__ == "__main__":
+    main()
