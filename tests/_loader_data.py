@@ -115,3 +115,9 @@ def failing_init(worker_id):
 class InitCheckDataset(ArrayDataset):
     def __getitem__(self, index):
         return os.environ.get(INIT_MARK, "missing"), index
+
+
+def concat_collate(samples):
+    """A custom collate function: frames concatenated, labels as an array."""
+    return (np.concatenate([frames for frames, _ in samples]),
+            np.array([label for _, label in samples]))

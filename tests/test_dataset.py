@@ -1,5 +1,4 @@
 """gulpio.dataset on small gulp directories written by the library."""
-import json
 import os
 import pickle
 

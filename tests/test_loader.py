@@ -14,7 +14,7 @@ import pytest
 import _loader_data as data
 from gulpio import _shm
 from gulpio.loader import DataLoader, default_collate
-from gulpio.sampler import BatchSampler, SequentialSampler
+from gulpio.sampler import SequentialSampler
 
 
 # ---------------------------------------------------------------- helpers
@@ -174,6 +174,14 @@ def test_large_arrays_travel_through_shared_memory(baseline):
     small = next(iter(DataLoader(data.ArrayDataset(n=2, shape=(2,)),
                                  batch_size=2, num_workers=1)))
     assert not mmap_backed(small[0])  # tiny arrays are pickled
+
+
+def test_custom_collate_results_also_use_shared_memory(baseline):
+    loader = DataLoader(data.BigArrayDataset(n=4), batch_size=2, num_workers=1,
+                        collate_fn=data.concat_collate)
+    frames, labels = next(iter(loader))
+    assert frames.shape == (16, 32, 32, 3) and mmap_backed(frames)
+    assert labels.tolist() == [0, 1] and np.all(frames[8:] == 1)
 
 
 def test_prefetch_and_persistent_workers(baseline):

@@ -79,6 +79,13 @@ def test_unit_norm():
     assert np.allclose(out[:, :, :2].mean(axis=(0, 1)), 0, atol=1e-5)
     assert np.allclose(out[:, :, :2].std(axis=(0, 1)), 1, atol=1e-4)
     assert np.all(out[:, :, 2] == 0)
+    reference = (img - img.mean(axis=(0, 1))) / np.where(
+        img.std(axis=(0, 1)) == 0, 1, img.std(axis=(0, 1)))
+    assert np.allclose(out, reference, atol=1e-4)
+    as_float = UnitNorm()(img.astype(np.float64) / 3)
+    assert np.allclose(as_float, reference, atol=1e-4)
+    five = UnitNorm()(rng.random((4, 4, 5)))  # more channels than OpenCV takes
+    assert np.allclose(five.mean(axis=(0, 1)), 0, atol=1e-5)
     gray = UnitNorm()(img[:, :, 0])
     assert gray.shape == (16, 20) and abs(gray.std() - 1) < 1e-4
 

@@ -110,6 +110,45 @@ def _to_segment(arr: np.ndarray, name: str) -> SharedArray:
     return SharedArray(name, tuple(arr.shape), arr.dtype.str, arr.nbytes)
 
 
+def stack_into_segment(arrays: List[np.ndarray], name: str) -> SharedArray:
+    """Stack equally shaped ``arrays`` straight into a new segment ``name``."""
+    first = arrays[0]
+    shape = (len(arrays),) + first.shape
+    dtype = np.result_type(*arrays)
+    nbytes = int(np.prod(shape)) * dtype.itemsize
+    shm = shared_memory.SharedMemory(name=name, create=True, size=nbytes)
+    try:
+        view = np.ndarray(shape, dtype=dtype, buffer=shm.buf)
+        np.stack(arrays, out=view)
+        del view
+    except BaseException:
+        shm.close()
+        shm.unlink()
+        raise
+    shm.close()
+    return SharedArray(name, shape, dtype.str, nbytes)
+
+
+def shared_stacker(prefix: str, counter: "itertools.count[int]",
+                   created: List[str], min_bytes: int = SHM_MIN_BYTES
+                   ) -> Callable[[List[np.ndarray]], Any]:
+    """A ``stack`` function for :func:`gulpio._collate.collate`.
+
+    Large stacks go straight into shared memory (their names are appended
+    to ``created``); small ones are stacked normally.
+    """
+    def stack(arrays: List[np.ndarray]) -> Any:
+        first = arrays[0]
+        nbytes = first.nbytes * len(arrays)
+        if nbytes < min_bytes or first.dtype.hasobject or nbytes == 0:
+            return np.stack(arrays)
+        name = f"{prefix}{next(counter)}"
+        desc = stack_into_segment(arrays, name)
+        created.append(name)
+        return desc
+    return stack
+
+
 def share(obj: Any, prefix: str, counter: "itertools.count[int]",
           min_bytes: int = SHM_MIN_BYTES) -> Tuple[Any, List[str]]:
     """Replace the large numpy arrays inside ``obj`` by shared segments.

@@ -21,11 +21,12 @@ import random
 import signal
 import sys
 import traceback
-from typing import Any, Callable, NamedTuple, Optional
+from typing import Any, Callable, List, NamedTuple, Optional
 
 import numpy as np
 
 from gulpio import _shm
+from gulpio._collate import collate, default_collate
 
 logger = logging.getLogger(__name__)
 
@@ -145,10 +146,26 @@ def _set_info(worker_id: int, num_workers: int, seed: int, dataset: Any) -> None
 
 
 def _fetch(dataset: Any, indices: Any, collate_fn: Callable,
-           auto_collation: bool) -> Any:
+           auto_collation: bool, prefix: str,
+           counter: "itertools.count[int]") -> Any:
+    """Load and collate one batch; large arrays end up in shared memory."""
     if auto_collation:
-        return collate_fn([dataset[i] for i in indices])
-    return collate_fn(dataset[indices])
+        samples = [dataset[i] for i in indices]
+        if collate_fn is default_collate:
+            created: List[str] = []
+            try:
+                batch = collate(samples, _shm.shared_stacker(
+                    prefix, counter, created))
+            except BaseException:
+                for name in created:
+                    _shm.unlink(name)
+                raise
+        else:
+            batch = collate_fn(samples)
+    else:
+        batch = collate_fn(dataset[indices])
+    payload, _ = _shm.share(batch, prefix, counter)
+    return payload
 
 
 def worker_loop(dataset: Any, index_conn: Any, result_conn: Any,
@@ -190,12 +207,12 @@ def worker_loop(dataset: Any, index_conn: Any, result_conn: Any,
             continue
         _, task_id, indices = message
         try:
-            batch = _fetch(dataset, indices, collate_fn, auto_collation)
-            payload, _names = _shm.share(batch, prefix, counter)
+            payload = _fetch(dataset, indices, collate_fn, auto_collation,
+                             prefix, counter)
             reply = (task_id, payload, None)
         except Exception as exc:
             reply = (task_id, None, ExceptionWrapper(exc, where))
-        batch = None  # the parent has its own copy now
+        payload = None
         try:
             result_conn.send(reply)
         except OSError:  # the parent is gone

@@ -28,16 +28,15 @@ import multiprocessing.connection
 import numbers
 import os
 import signal
-import sys
 import time
 import weakref
-from collections.abc import Mapping, Sequence
 from typing import Any, Callable, Deque, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
 from gulpio import _shm
-from gulpio._worker import (INIT_TASK_ID, ExceptionWrapper, WorkerInfo,
+from gulpio._collate import default_collate
+from gulpio._worker import (INIT_TASK_ID, WorkerInfo,
                             get_worker_info, worker_loop)
 from gulpio.sampler import BatchSampler, RandomSampler, SequentialSampler
 
@@ -49,79 +48,6 @@ logger = logging.getLogger(__name__)
 _POLL_INTERVAL = 0.5
 # Seconds workers get to stop on their own before they are terminated.
 _SHUTDOWN_GRACE = 2.0
-
-
-# ---------------------------------------------------------------- collation
-
-def _is_torch_tensor(obj: Any) -> bool:
-    torch = sys.modules.get("torch")
-    return torch is not None and isinstance(obj, torch.Tensor)
-
-
-def default_collate(batch: Sequence[Any]) -> Any:
-    """Combine a list of samples into a batch.
-
-    * numpy arrays are stacked along a new first axis (they must have one
-      shape);
-    * numpy scalars become one numpy array;
-    * Python numbers and strings stay a list;
-    * mappings are collated key by key, namedtuples field by field;
-    * other sequences are collated element-wise into a list;
-    * torch tensors (when torch is imported) are stacked with ``torch.stack``.
-
-    Parameters
-    ----------
-    batch : sequence
-        The samples, all of the same structure.
-
-    Returns
-    -------
-    object
-        The batch.
-
-    Raises
-    ------
-    ValueError
-        For arrays of different shapes or sequences of different lengths.
-    TypeError
-        For a sample type it does not know.
-    """
-    if len(batch) == 0:
-        raise ValueError("default_collate got an empty batch")
-    elem = batch[0]
-    if isinstance(elem, np.ndarray):
-        shapes = {np.shape(item) for item in batch}
-        if len(shapes) != 1:
-            raise ValueError(
-                "default_collate: every array in a batch must have the same "
-                f"shape, got {sorted(shapes)}")
-        return np.stack(batch)
-    if isinstance(elem, np.generic):
-        return np.array(batch)
-    if isinstance(elem, (str, bytes, numbers.Number)):
-        return list(batch)
-    if _is_torch_tensor(elem):
-        return sys.modules["torch"].stack(list(batch))
-    if isinstance(elem, Mapping):
-        collated = [(key, default_collate([sample[key] for sample in batch]))
-                    for key in elem]
-        try:
-            return type(elem)(collated)
-        except TypeError:
-            return dict(collated)
-    if isinstance(elem, tuple) and hasattr(elem, "_fields"):
-        return type(elem)(*(default_collate(list(field))
-                            for field in zip(*batch)))
-    if isinstance(elem, Sequence):
-        lengths = {len(sample) for sample in batch}
-        if len(lengths) != 1:
-            raise ValueError(
-                "default_collate: every sequence in a batch must have the "
-                f"same length, got lengths {sorted(lengths)}")
-        return [default_collate(list(field)) for field in zip(*batch)]
-    raise TypeError(
-        "default_collate: a batch must contain numpy arrays, numbers, "
-        f"strings, mappings or sequences; found {type(elem).__name__}")
 
 
 def _no_collate(sample: Any) -> Any:

@@ -27,6 +27,10 @@ __all__ = [
 
 Size = Union[int, Tuple[int, int]]
 
+# Element types cv2.meanStdDev accepts.
+_CV_DEPTHS = {np.dtype(t) for t in (np.uint8, np.int8, np.uint16, np.int16,
+                                    np.int32, np.float32, np.float64)}
+
 
 # ---------------------------------------------------------------- helpers
 
@@ -219,12 +223,26 @@ class UnitNorm:
 
     def __call__(self, img: np.ndarray) -> np.ndarray:
         _check_image(img)
-        data = img.astype(np.float32)
-        axes = (0, 1)
-        mean = data.mean(axis=axes, keepdims=True)
-        std = data.std(axis=axes, keepdims=True)
+        channels = 1 if img.ndim == 2 else img.shape[2]
+        if channels <= 4 and img.dtype in _CV_DEPTHS and img.size:
+            # OpenCV's one-pass statistics: several times faster than
+            # numpy's reductions over the two leading axes of an HWC array.
+            mean, std = cv2.meanStdDev(np.ascontiguousarray(img))
+            mean = mean.reshape(-1).astype(np.float32)
+            std = std.reshape(-1).astype(np.float32)
+        else:
+            data = img.reshape(-1, channels).astype(np.float64)
+            mean = data.mean(axis=0).astype(np.float32)
+            std = data.std(axis=0).astype(np.float32)
         std[std == 0] = 1.0
-        return (data - mean) / std
+        out = img.astype(np.float32)
+        if img.ndim == 2:
+            out -= mean[0]
+            out *= np.float32(1.0) / std[0]
+        else:
+            out -= mean
+            out *= np.float32(1.0) / std
+        return out
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
