@@ -28,7 +28,7 @@ def make(folder: str, num_items: int = FULL_ITEMS, seed: int = 0) -> str:
         return folder
     rng = np.random.default_rng(seed)
     next_id = 100000
-    tiny = [np.full((48, 64, 3), 40 + 5 * k, np.uint8) for k in range(60)]
+    tiny = [np.full((48, 64, 3), 40 + 3 * k, np.uint8) for k in range(60)]
     for chunk, start in enumerate(range(0, num_items, ITEMS_PER_CHUNK)):
         if chunk == 0:
             real = GulpChunk(*_format.chunk_paths(folder, 0))
