@@ -1,0 +1,31 @@
+"""A smoke run of the benchmark suite with tiny sizes (no timing asserted)."""
+import json
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_benchmark_suite_smoke_run(tmp_path):
+    out = tmp_path / "run.json"
+    done = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "benchmarks", "run.py"), "--quick",
+         "--open-items", "250", "--work", str(tmp_path / "work"),
+         "--out", str(out)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = json.loads(out.read_text())
+    assert set(results) >= {"read", "e2e", "open", "ingest", "transport"}
+    read = results["read"]["427x240"]["frames_per_s"]
+    assert all(value > 0 for value in read.values())
+    assert results["open"]["items"] == 250
+    assert results["open"]["ours"]["seconds"] > 0
+    assert results["e2e"]["reduction1_workers0"] > 0
+    assert "== read 427x240" in done.stdout and "wrote" in done.stdout
+    plot = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "benchmarks", "plot.py"), str(out),
+         str(tmp_path / "plot.png")], capture_output=True, text=True)
+    if plot.returncode == 0:
+        assert (tmp_path / "plot.png").stat().st_size > 1000
+    else:  # matplotlib is an optional extra
+        assert "matplotlib" in plot.stderr
