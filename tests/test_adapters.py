@@ -73,6 +73,17 @@ def test_json_adapter_frame_size_and_default_rate(tmp_path):
     assert item["frames"][0].shape == (24, 32, 3)
 
 
+def test_numeric_parameters_given_as_text(tmp_path):
+    json_path, videos = _media.make_20bn_json_dataset(str(tmp_path), IDS[:1], num_frames=24,
+                                                      fps=24, size=(64, 48))
+    adapter = Custom20BNJsonVideoAdapter(json_path, videos, str(tmp_path / "o"),
+                                         frame_rate="6", frame_size="24")
+    (item,) = list(adapter.iter_data())
+    assert len(item["frames"]) == 6 and item["frames"][0].shape == (24, 32, 3)
+    with pytest.raises(InvalidInputError, match="frame_rate must be a number, got 'fast'"):
+        Custom20BNJsonVideoAdapter(json_path, videos, str(tmp_path / "o"), frame_rate="fast")
+
+
 def test_json_test_split_without_labels_is_dummy(tmp_path):
     json_path = _media.write_json(str(tmp_path / "l.json"), [{"id": 1}, {"id": 2}])
     os.makedirs(tmp_path / "v")

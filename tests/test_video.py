@@ -119,6 +119,14 @@ def test_empty_video_file(tmp_path):
         _video.read_video_frames(str(path))
 
 
+@pytest.mark.parametrize("ext", ["mp4", "webm"])
+def test_video_with_zero_frames_is_an_error(tmp_path, ext):
+    path = make_video(str(tmp_path / f"zero.{ext}"), 0, 12, (32, 32))
+    assert os.path.getsize(path) > 0  # a container without frames
+    with pytest.raises(FrameDecodeError, match=f"zero.{ext}"):
+        _video.read_video_frames(path)
+
+
 @pytest.mark.skipif(HAVE_FFMPEG, reason="with ffmpeg the fallback is tried (tested below)")
 def test_undecodable_video_without_ffmpeg(tmp_path):
     path = tmp_path / "garbage.mp4"

@@ -287,6 +287,17 @@ def _read_20bn_csv(path: str) -> List[Dict[str, Any]]:
     return entries
 
 
+def _as_frame_rate(value: Any) -> Optional[float]:
+    """``frame_rate`` as a number (strings such as ``"8"`` accepted, as the original did)."""
+    if value is None or isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        raise InvalidInputError(f"frame_rate must be a number, got {value!r}") from None
+    return int(number) if number.is_integer() else number
+
+
 def _label_meta(entries: List[Dict[str, Any]], label_name: str,
                 label2idx: Dict[str, int]) -> List[Item]:
     return [{"id": e["id"],
@@ -321,7 +332,7 @@ class _Video20BNAdapter(_AllMetaMixin, Custom20BNAdapterMixin, ItemListAdapter):
         self.output_folder = output_folder
         self.shuffle = bool(shuffle)
         self.frame_size = int(frame_size)
-        self.frame_rate = frame_rate
+        self.frame_rate = _as_frame_rate(frame_rate)
         self.shm_dir_path = shm_dir_path
         self.label_name = label_name
         self.label2idx = self.create_label2idx_dict(label_name)
