@@ -271,10 +271,10 @@ class ToyVideoAdapter(AbstractDatasetAdapter):
     """Items with flat frames; records the types its parameters arrive with."""
 
     def __init__(self, count: int, output_folder, size=8, scale=1.5, shuffle=False,
-                 tags=["a", "b"], name="toy", extra=None, keep=True):
+                 tags=["a", "b"], name="toy", extra=None, keep=True, note=""):
         self.count, self.size, self.scale = count, size, scale
         self.settings = {"count": count, "size": size, "scale": scale, "shuffle": shuffle,
-                         "tags": tags, "name": name, "extra": extra, "keep": keep}
+                         "tags": tags, "name": name, "extra": extra, "keep": keep, "note": note}
 
     def __len__(self):
         return self.count
@@ -345,7 +345,8 @@ def test_register_adapter_end_to_end(adapter_module):
     assert directory.ids() == ["toy0", "toy1", "toy2"] and directory.num_chunks == 2
     meta = directory.meta("toy1")
     assert meta["types"] == {"count": "int", "size": "int", "scale": "float", "shuffle": "bool",
-                             "tags": "list", "name": "str", "extra": "NoneType", "keep": "bool"}
+                             "tags": "list", "name": "str", "extra": "NoneType", "keep": "bool",
+                             "note": "str"}
     assert (meta["count"], meta["size"], meta["scale"], meta["tags"]) == (3, 8, 1.5, ["a", "b"])
     frames, _ = directory["toy2"]
     assert len(frames) == 2 and frames[0].shape == (8, 8, 3) and int(frames[0].mean()) == 60

@@ -395,6 +395,8 @@ def run_generated(prog: str, doc: str, argv: Optional[Sequence[str]], module_nam
                 kwargs[name] = convert_value(args[f"<{name}>"], type_name, f"<{name}>")
             elif kind == PARAM_FLAG:
                 kwargs[name] = bool(args[f"--{name}"])
+            elif args[f"--{name}"] is None:  # a default docopt cannot show (empty text, None)
+                kwargs[name] = default
             else:
                 kwargs[name] = convert_value(args[f"--{name}"], type_name, f"--{name}")
         output = kwargs["output_folder"] if takes_output else args["<output_folder>"]
