@@ -4,6 +4,8 @@ import gc
 import mmap
 import os
 import signal
+import subprocess
+import sys
 import time
 from multiprocessing import resource_tracker
 
@@ -364,6 +366,45 @@ def test_del_loader_with_persistent_workers(baseline):
     assert len(children() - baseline[0]) == 2
     del iterator, loader
     assert_clean(baseline)
+
+
+PARENT_SCRIPT = """
+import sys, time
+sys.path.insert(0, {tests!r})
+import _loader_data as data
+from gulpio.loader import DataLoader
+import psutil
+loader = DataLoader(data.SlowDataset(0.05, n=1000), batch_size=2, num_workers=2)
+iterator = iter(loader)
+next(iterator)
+print(" ".join(str(p.pid) for p in psutil.Process().children()
+               if not any(a.startswith("from multiprocessing")
+                          for a in p.cmdline())), flush=True)
+time.sleep(60)
+"""
+
+
+def test_workers_exit_when_the_parent_is_killed():
+    tests = os.path.dirname(os.path.abspath(__file__))
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT_SCRIPT.format(tests=tests)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        pids = [int(p) for p in parent.stdout.readline().split()]
+        assert len(pids) == 2
+        parent.kill()
+        parent.wait()
+        deadline = time.monotonic() + 10
+        alive = pids
+        while alive and time.monotonic() < deadline:
+            time.sleep(0.1)
+            alive = [p for p in pids if psutil.pid_exists(p)
+                     and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
+        assert alive == [], "orphaned workers kept running"
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+        parent.stdout.close()
 
 
 def test_sweep_removes_segments_of_killed_workers(baseline):
