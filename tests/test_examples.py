@@ -67,6 +67,11 @@ def test_notebook_is_generated_from_its_script():
 def test_notebook_executes(gulp_dir, monkeypatch):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
+    kernelspec = pytest.importorskip("jupyter_client.kernelspec")
+    try:
+        kernelspec.get_kernel_spec("python3")
+    except kernelspec.NoSuchKernel:
+        pytest.skip("no python3 Jupyter kernel (pip install ipykernel)")
     monkeypatch.setenv("GULPIO_SAMPLE", gulp_dir)
     monkeypatch.setenv("GULPIO_STEPS", "2")
     notebook = nbformat.read(NOTEBOOK, as_version=4)
