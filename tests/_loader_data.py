@@ -121,3 +121,16 @@ def concat_collate(samples):
     """A custom collate function: frames concatenated, labels as an array."""
     return (np.concatenate([frames for frames, _ in samples]),
             np.array([label for _, label in samples]))
+
+
+class RepeatItem:
+    """``n`` times item ``index`` of ``dataset`` (to compare random draws)."""
+
+    def __init__(self, dataset, index, n):
+        self.dataset, self.index, self.n = dataset, index, n
+
+    def __len__(self):
+        return self.n
+
+    def __getitem__(self, i):
+        return self.dataset[self.index]

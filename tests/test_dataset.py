@@ -6,13 +6,15 @@ import numpy as np
 import pytest
 
 import _gulps
+import _loader_data
 from gulpio import _format
 from gulpio.dataset import (GulpImageDataset, GulpIOEmptyFolder,
                             GulpVideoDataset, clip_slice)
 from gulpio.errors import GulpIOEmptyFolder as ErrorsEmptyFolder
 from gulpio.errors import InvalidInputError
 from gulpio.loader import DataLoader
-from gulpio.transforms import ComposeVideo, RandHorFlipVideo, Scale
+from gulpio.transforms import (ComposeVideo, RandHorFlipVideo,
+                               RandomCropVideo, Scale)
 
 LENGTHS = [5, 10, 20, 3, 12, 7, 1]
 LABELS = ["run", "jump", "run", "sit", "jump", "sit", "run"]
@@ -199,3 +201,20 @@ def test_under_the_gulpio_loader(video_dir, num_workers):
     assert [label for b in batches for label in b[1]] == [
         ds.label2idx[label] for label in LABELS]
     assert indices(batches[0][0][1]) == [0, 1, 2, 3]
+
+
+def test_random_augmentations_differ_across_workers_and_repeat_with_seed(
+        video_dir):
+    ds = GulpVideoDataset(video_dir, num_frames=2, step_size=1, is_val=False,
+                          transform=ComposeVideo([], [RandomCropVideo(24)]))
+    repeated = _loader_data.RepeatItem(ds, 2, 8)  # 20 frames: 19 starts
+
+    def draws(seed):
+        loader = DataLoader(repeated, batch_size=4, num_workers=2, seed=seed)
+        return [(indices(clip)[0], int(clip[0, 0, 0, 0]), int(clip[0, 0, -1, 0]))
+                for batch, _ in loader for clip in batch]
+
+    first = draws(seed=1)
+    # worker 0 made clips 0-3, worker 1 clips 4-7: independent draws
+    assert first[:4] != first[4:]
+    assert draws(seed=1) == first
