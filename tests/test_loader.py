@@ -22,7 +22,9 @@ from gulpio.sampler import SequentialSampler
 # ---------------------------------------------------------------- helpers
 
 def gulpio_segments():
-    return sorted(e for e in os.listdir("/dev/shm") if e.startswith("gulpio_"))
+    """Segments of loaders of this process (names carry the parent's pid)."""
+    mine = f"gulpio_{os.getpid():x}_"
+    return sorted(e for e in os.listdir("/dev/shm") if e.startswith(mine))
 
 
 def children():
