@@ -20,6 +20,7 @@ it runs worker processes that
   exception in the training loop) and at interpreter exit, and their leftover
   shared memory is removed.
 """
+import atexit
 import collections
 import itertools
 import logging
@@ -94,8 +95,8 @@ def _shutdown_all_pools() -> None:
         pool.shutdown()
 
 
-import atexit  # noqa: E402  (registered after multiprocessing's own handler)
-
+# Registered after multiprocessing's own exit handler (imported above), so it
+# runs first: our workers get their sentinel before being terminated.
 atexit.register(_shutdown_all_pools)
 
 
