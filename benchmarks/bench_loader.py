@@ -21,7 +21,8 @@ Usage::
 
     python benchmarks/bench_loader.py [--mb 64] [--reps 9] [--items 96]
         [--frames 40] [--width 320] [--height 240] [--epochs 4]
-        [--workers 0,1,2] [--out benchmarks/results/bench_loader.json]
+        [--workers 0,1,2] [--gulp-dir DIR] [--skip-transport]
+        [--out benchmarks/results/bench_loader.json]
 """
 import argparse
 import itertools
@@ -189,28 +190,39 @@ def main(argv=None) -> Dict:
     parser.add_argument("--height", type=int, default=240)
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--workers", default="0,1,2")
+    parser.add_argument("--gulp-dir", default=None,
+                        help="measure the loader on this gulp directory "
+                             "(e.g. the quickstart sample) instead of a "
+                             "synthetic one")
+    parser.add_argument("--skip-transport", action="store_true")
     parser.add_argument("--out", default=os.path.join(
         HERE, "results", "bench_loader.json"))
     args = parser.parse_args(argv)
 
-    transport = bench_transport(args.mb, args.reps)
-    print(f"\nMoving a {transport['batch_mb']:.1f} MB numpy batch from a "
-          f"worker (median of {args.reps})")
-    print(f"{'path':<14}{'receive ms':>12}{'receive+read ms':>18}")
-    for mode in ("pipe", "shm"):
-        print(f"{mode:<14}{transport[mode + '_receive_ms']:>12.2f}"
-              f"{transport[mode + '_receive_and_read_ms']:>18.2f}")
-    print(f"{'shm speedup':<14}{transport['speedup_receive']:>11.1f}x"
-          f"{transport['speedup_receive_and_read']:>17.1f}x")
+    transport = None
+    if not args.skip_transport:
+        transport = bench_transport(args.mb, args.reps)
+        print(f"\nMoving a {transport['batch_mb']:.1f} MB numpy batch from a "
+              f"worker (median of {args.reps})")
+        print(f"{'path':<14}{'receive ms':>12}{'receive+read ms':>18}")
+        for mode in ("pipe", "shm"):
+            print(f"{mode:<14}{transport[mode + '_receive_ms']:>12.2f}"
+                  f"{transport[mode + '_receive_and_read_ms']:>18.2f}")
+        print(f"{'shm speedup':<14}{transport['speedup_receive']:>11.1f}x"
+              f"{transport['speedup_receive_and_read']:>17.1f}x")
 
-    with tempfile.TemporaryDirectory(prefix="bench_loader_") as folder:
-        started = time.perf_counter()
-        make_gulp(folder, args.items, args.frames, args.width, args.height)
-        print(f"\nSynthetic gulp: {args.items} videos x {args.frames} frames "
-              f"{args.width}x{args.height} "
-              f"(written in {time.perf_counter() - started:.1f} s)")
-        workers = [int(w) for w in args.workers.split(",")]
-        rows = bench_loader(folder, workers, args.epochs)
+    workers = [int(w) for w in args.workers.split(",")]
+    if args.gulp_dir:
+        print(f"\nGulp directory: {args.gulp_dir}")
+        rows = bench_loader(args.gulp_dir, workers, args.epochs)
+    else:
+        with tempfile.TemporaryDirectory(prefix="bench_loader_") as folder:
+            started = time.perf_counter()
+            make_gulp(folder, args.items, args.frames, args.width, args.height)
+            print(f"\nSynthetic gulp: {args.items} videos x {args.frames} "
+                  f"frames {args.width}x{args.height} "
+                  f"(written in {time.perf_counter() - started:.1f} s)")
+            rows = bench_loader(folder, workers, args.epochs)
     print("GulpVideoDataset(16 frames, step 2) + Scale(128) + UnitNorm + "
           "RandomCropVideo(112), batch 8")
     print(f"{'workers':>8}{'clips/s':>10}{'vs ' + str(workers[0]):>8}"
@@ -219,6 +231,12 @@ def main(argv=None) -> Dict:
         print(f"{row['workers']:>8}{row['clips_per_s']:>10.1f}"
               f"{row['vs_first']:>7.2f}x"
               f"{row['first_epoch_clips_per_s']:>19.1f}")
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        load = float("nan")
+    print(f"(load average over the last minute: {load:.2f} on "
+          f"{os.cpu_count()} CPUs)")
 
     report = {
         "benchmark": "bench_loader",
@@ -229,6 +247,7 @@ def main(argv=None) -> Dict:
         "settings": vars(args),
         "transport": transport,
         "loader": rows,
+        "load_average_1min": load,
     }
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as fp:

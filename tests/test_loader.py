@@ -1,6 +1,7 @@
 """gulpio.loader: DataLoader with real worker processes (fork and spawn)."""
 import collections
 import gc
+import json
 import mmap
 import os
 import signal
@@ -416,3 +417,24 @@ def test_sweep_removes_segments_of_killed_workers(baseline):
     assert names and gulpio_segments()
     assert _shm.sweep(prefix) == 1
     assert gulpio_segments() == baseline[1]
+
+
+def test_loader_benchmark_smoke_run(tmp_path, baseline):
+    """benchmarks/bench_loader.py runs end to end (tiny sizes; no timing
+    is asserted) and writes its JSON report."""
+    bench_dir = os.path.join(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))), "benchmarks")
+    sys.path.insert(0, bench_dir)
+    try:
+        import bench_loader
+    finally:
+        sys.path.remove(bench_dir)
+    out = tmp_path / "bench.json"
+    report = bench_loader.main([
+        "--mb", "2", "--reps", "1", "--items", "8", "--frames", "18",
+        "--width", "64", "--height", "48", "--epochs", "1",
+        "--workers", "0,2", "--out", str(out)])
+    assert json.loads(out.read_text())["loader"] == report["loader"]
+    assert [row["workers"] for row in report["loader"]] == [0, 2]
+    assert all(row["clips_per_epoch"] == 8 for row in report["loader"])
+    assert report["transport"]["pipe_receive_ms"] > 0
