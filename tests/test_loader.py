@@ -181,6 +181,30 @@ def test_large_arrays_travel_through_shared_memory(baseline):
     assert not mmap_backed(small[0])  # tiny arrays are pickled
 
 
+def test_held_batches_are_never_overwritten(baseline):
+    ds = data.BigArrayDataset(n=24)
+    loader = DataLoader(ds, batch_size=2, num_workers=2,
+                        persistent_workers=True)
+    first_epoch = list(loader)  # every batch kept alive
+    second_epoch = list(loader)
+    for epoch in (first_epoch, second_epoch):
+        for frames, labels in epoch:
+            assert mmap_backed(frames)
+            for clip, label in zip(frames, labels):
+                assert np.all(clip == label)
+    del first_epoch, second_epoch, loader
+
+
+def test_segments_are_reused_once_batches_are_dropped(baseline):
+    loader = DataLoader(data.BigArrayDataset(n=60), batch_size=2, num_workers=2)
+    seen = set()
+    for frames, labels in loader:
+        assert np.all(frames[1] == labels[1])
+        seen.update(gulpio_segments())
+    # 30 batches went through a handful of segments
+    assert 0 < len(seen) <= 12
+
+
 def test_custom_collate_results_also_use_shared_memory(baseline):
     loader = DataLoader(data.BigArrayDataset(n=4), batch_size=2, num_workers=1,
                         collate_fn=data.concat_collate)
@@ -411,12 +435,34 @@ def test_workers_exit_when_the_parent_is_killed():
 
 
 def test_sweep_removes_segments_of_killed_workers(baseline):
-    prefix = _shm.new_prefix()
-    payload, names = _shm.share([np.zeros(1 << 16, np.uint8)], prefix,
-                                iter(range(10)))
-    assert names and gulpio_segments()
-    assert _shm.sweep(prefix) == 1
+    pool = _shm.SegmentPool(_shm.new_prefix())
+    sent = []
+    _shm.share([np.zeros(1 << 16, np.uint8)], pool, sent)
+    pool.close()  # a worker that stops without anyone unlinking
+    assert len(sent) == 1 and gulpio_segments()
+    assert _shm.sweep(pool.prefix) == 1
     assert gulpio_segments() == baseline[1]
+
+
+def test_segment_pool_reuses_released_segments(baseline):
+    pool = _shm.SegmentPool(_shm.new_prefix(), keep_free=1)
+    try:
+        first = pool.write(np.ones(1 << 15, np.uint8))
+        second = pool.write(np.ones(1 << 15, np.uint8))
+        assert first.name != second.name  # the first one is still busy
+        pool.release([first.name])
+        third = pool.write(np.full(1 << 15, 7, np.uint8))
+        assert third.name == first.name  # written again, not a new one
+        small = pool.write(np.ones(100, np.uint8))
+        assert small.name not in (first.name, second.name)  # far too big
+        pool.release([second.name, third.name, small.name])
+        assert len(pool.free) == 1 and not pool.busy  # the rest removed
+        arr = _shm.receive(pool.write(np.arange(1 << 14, dtype=np.int32)))
+        assert arr.tolist() == list(range(1 << 14))
+        del arr
+    finally:
+        pool.close()
+        _shm.sweep(pool.prefix)
 
 
 def test_loader_benchmark_smoke_run(tmp_path, baseline):

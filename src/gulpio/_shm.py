@@ -1,18 +1,23 @@
 """Moving numpy arrays from loader workers to the parent through shared memory.
 
-A worker copies every large array of a batch into a fresh
-:class:`multiprocessing.shared_memory.SharedMemory` segment and sends only a
+A worker writes every large array of a batch into a
+:class:`multiprocessing.shared_memory.SharedMemory` segment (with
+``default_collate`` it stacks the samples straight into it) and sends only a
 small :class:`SharedArray` descriptor through its pipe.  The parent maps the
-segment, removes its name at once (the mapping lives on until the array is
-garbage collected) and hands out an ordinary ``numpy.ndarray`` backed by it,
-without another copy where the platform shows segments as files in
-``/dev/shm`` (Linux), with one copy elsewhere.
+segment and hands out an ordinary ``numpy.ndarray`` backed by it, without
+another copy where the platform shows segments as files in ``/dev/shm``
+(Linux), with one copy elsewhere.
 
-Segment names start with a per-loader prefix, so whatever a killed worker
-left behind can be found and removed when the loader shuts down.  Segments
-are registered with multiprocessing's resource tracker when created (so even
-a crash of every process leaves nothing behind) and unregistered when the
-parent unlinks them.
+When that array is garbage collected, the parent tells the worker (with its
+next task) that the segment is free, and the worker writes a later batch into
+it: a segment's pages are allocated and faulted in once, not for every batch
+(:class:`SegmentPool`).
+
+Segment names start with a per-loader prefix, so the parent removes all of
+them, including whatever a killed worker left behind, when the loader shuts
+down (:func:`sweep`).  Segments are registered with multiprocessing's
+resource tracker when created, so even if every process is killed the
+tracker removes them.
 """
 import collections
 import itertools
@@ -20,8 +25,10 @@ import logging
 import mmap
 import os
 import secrets
+import weakref
 from multiprocessing import resource_tracker, shared_memory
-from typing import Any, Callable, List, NamedTuple, Tuple
+from typing import (Any, Callable, Dict, List, NamedTuple, Optional, Sequence,
+                    Tuple)
 
 import numpy as np
 
@@ -96,102 +103,146 @@ def _walk(obj: Any, leaf: Callable[[Any], Any]) -> Any:
 
 # ---------------------------------------------------------------- worker side
 
-def _to_segment(arr: np.ndarray, name: str) -> SharedArray:
-    shm = shared_memory.SharedMemory(name=name, create=True, size=arr.nbytes)
-    try:
-        view = np.ndarray(arr.shape, dtype=arr.dtype, buffer=shm.buf)
-        view[...] = arr
-        del view
-    except BaseException:
-        shm.close()
-        shm.unlink()
-        raise
-    shm.close()
-    return SharedArray(name, tuple(arr.shape), arr.dtype.str, arr.nbytes)
+class SegmentPool:
+    """The shared memory segments one worker writes batches into.
 
+    A segment is *busy* from the moment a batch is written into it until
+    the parent reports (:meth:`release`) that the array it made of it was
+    garbage collected; then it is *free* and the next batch of a size that
+    fits is written into it again.  Writing into pages that are already
+    allocated and mapped is several times cheaper than a fresh segment,
+    whose every page must first be faulted in and zeroed.  At most
+    ``keep_free`` free segments are kept; the rest are removed.
 
-def stack_into_segment(arrays: List[np.ndarray], name: str) -> SharedArray:
-    """Stack equally shaped ``arrays`` straight into a new segment ``name``."""
-    first = arrays[0]
-    shape = (len(arrays),) + first.shape
-    dtype = np.result_type(*arrays)
-    nbytes = int(np.prod(shape)) * dtype.itemsize
-    shm = shared_memory.SharedMemory(name=name, create=True, size=nbytes)
-    try:
-        view = np.ndarray(shape, dtype=dtype, buffer=shm.buf)
-        np.stack(arrays, out=view)
-        del view
-    except BaseException:
-        shm.close()
-        shm.unlink()
-        raise
-    shm.close()
-    return SharedArray(name, shape, dtype.str, nbytes)
-
-
-def shared_stacker(prefix: str, counter: "itertools.count[int]",
-                   created: List[str], min_bytes: int = SHM_MIN_BYTES
-                   ) -> Callable[[List[np.ndarray]], Any]:
-    """A ``stack`` function for :func:`gulpio._collate.collate`.
-
-    Large stacks go straight into shared memory (their names are appended
-    to ``created``); small ones are stacked normally.
+    Parameters
+    ----------
+    prefix : str
+        Name prefix of the segments (from :func:`new_prefix`).
+    keep_free : int
+        Free segments to keep for reuse.
     """
-    def stack(arrays: List[np.ndarray]) -> Any:
-        first = arrays[0]
-        nbytes = first.nbytes * len(arrays)
-        if nbytes < min_bytes or first.dtype.hasobject or nbytes == 0:
-            return np.stack(arrays)
-        name = f"{prefix}{next(counter)}"
-        desc = stack_into_segment(arrays, name)
-        created.append(name)
-        return desc
-    return stack
+
+    def __init__(self, prefix: str, keep_free: int = 2) -> None:
+        self.prefix = prefix
+        self.keep_free = keep_free
+        self._counter = itertools.count()
+        self.free: "collections.OrderedDict[str, shared_memory.SharedMemory]" = \
+            collections.OrderedDict()
+        self.busy: Dict[str, shared_memory.SharedMemory] = {}
+
+    def acquire(self, nbytes: int) -> shared_memory.SharedMemory:
+        """A busy segment of at least ``nbytes`` bytes (reused if possible)."""
+        fits = [(shm.size, name) for name, shm in self.free.items()
+                if nbytes <= shm.size <= 2 * nbytes]
+        if fits:
+            _, name = min(fits)
+            shm = self.free.pop(name)
+        else:
+            name = f"{self.prefix}{next(self._counter)}"
+            shm = shared_memory.SharedMemory(name=name, create=True,
+                                             size=nbytes)
+        self.busy[name] = shm
+        return shm
+
+    def release(self, names: Sequence[str]) -> None:
+        """Make segments free again (their arrays in the parent are gone)."""
+        for name in names:
+            shm = self.busy.pop(name, None)
+            if shm is not None:
+                self.free[name] = shm
+        while len(self.free) > self.keep_free:
+            _, shm = self.free.popitem(last=False)
+            shm.close()
+            shm.unlink()
+
+    def close(self) -> None:
+        """Unmap every segment (the parent removes the names)."""
+        for shm in list(self.free.values()) + list(self.busy.values()):
+            shm.close()
+        self.free.clear()
+        self.busy.clear()
+
+    def write(self, arr: np.ndarray) -> SharedArray:
+        """Copy ``arr`` into a segment."""
+        shm = self.acquire(arr.nbytes)
+        view = np.ndarray(arr.shape, dtype=arr.dtype, buffer=shm.buf)
+        try:
+            view[...] = arr
+        finally:
+            del view
+        return SharedArray(_plain_name(shm), tuple(arr.shape), arr.dtype.str,
+                           arr.nbytes)
+
+    def stack(self, arrays: List[np.ndarray]) -> SharedArray:
+        """Stack equally shaped ``arrays`` straight into a segment."""
+        shape = (len(arrays),) + arrays[0].shape
+        dtype = np.result_type(*arrays)
+        nbytes = int(np.prod(shape)) * dtype.itemsize
+        shm = self.acquire(nbytes)
+        view = np.ndarray(shape, dtype=dtype, buffer=shm.buf)
+        try:
+            np.stack(arrays, out=view)
+        finally:
+            del view
+        return SharedArray(_plain_name(shm), shape, dtype.str, nbytes)
+
+    def stacker(self, sent: List[str], min_bytes: int = SHM_MIN_BYTES
+                ) -> Callable[[List[np.ndarray]], Any]:
+        """A ``stack`` function for :func:`gulpio._collate.collate`.
+
+        Large stacks go straight into a segment (its name is appended to
+        ``sent``); small ones are stacked normally.
+        """
+        def stack(arrays: List[np.ndarray]) -> Any:
+            first = arrays[0]
+            nbytes = first.nbytes * len(arrays)
+            if nbytes < min_bytes or first.dtype.hasobject or nbytes == 0:
+                return np.stack(arrays)
+            desc = self.stack(arrays)
+            sent.append(desc.name)
+            return desc
+        return stack
 
 
-def share(obj: Any, prefix: str, counter: "itertools.count[int]",
-          min_bytes: int = SHM_MIN_BYTES) -> Tuple[Any, List[str]]:
+def _plain_name(shm: shared_memory.SharedMemory) -> str:
+    return shm.name.lstrip("/")
+
+
+def share(obj: Any, pool: SegmentPool, sent: List[str],
+          min_bytes: int = SHM_MIN_BYTES) -> Any:
     """Replace the large numpy arrays inside ``obj`` by shared segments.
 
     Parameters
     ----------
     obj : object
         A batch: arrays, possibly inside lists, tuples, namedtuples, dicts.
-    prefix : str
-        Name prefix of the segments (from :func:`new_prefix`).
-    counter : itertools.count
-        Source of unique suffixes within this process.
+    pool : SegmentPool
+        Where the arrays are written.
+    sent : list of str
+        The names of the segments used are appended here.
     min_bytes : int
         Arrays of fewer bytes stay in ``obj``.
 
     Returns
     -------
-    (object, list of str)
-        ``obj`` with :class:`SharedArray` descriptors in place of the arrays,
-        and the names of the segments created.
+    object
+        ``obj`` with :class:`SharedArray` descriptors in place of the arrays.
     """
-    created: List[str] = []
-
     def leaf(value: Any) -> Any:
         if (isinstance(value, np.ndarray) and value.nbytes >= min_bytes
                 and value.nbytes > 0 and not value.dtype.hasobject):
-            name = f"{prefix}{next(counter)}"
-            desc = _to_segment(value, name)
-            created.append(name)
+            desc = pool.write(value)
+            sent.append(desc.name)
             return desc
         return value
 
-    try:
-        return _walk(obj, leaf), created
-    except BaseException:
-        for name in created:
-            unlink(name)
-        raise
+    return _walk(obj, leaf)
 
 
 # ---------------------------------------------------------------- parent side
 
-def _attach(desc: SharedArray) -> np.ndarray:
+def _attach(desc: SharedArray, release: Optional[Callable[[str], None]]
+            ) -> np.ndarray:
     path = os.path.join(_SHM_DIR, desc.name)
     if os.path.isdir(_SHM_DIR) and os.path.exists(path):
         fd = os.open(path, os.O_RDWR)
@@ -199,36 +250,50 @@ def _attach(desc: SharedArray) -> np.ndarray:
             buf = mmap.mmap(fd, desc.nbytes)
         finally:
             os.close(fd)
-        os.unlink(path)
-        _unregister(desc.name)
-        # The array keeps the mapping alive; it is unmapped with the array.
-        return np.frombuffer(buf, dtype=np.dtype(desc.dtype)).reshape(desc.shape)
+        # The array keeps the mapping alive; it is unmapped with the array,
+        # and then the worker may write the segment again.
+        flat = np.frombuffer(buf, dtype=np.dtype(desc.dtype))
+        if release is not None:
+            weakref.finalize(flat, release, desc.name)
+        return flat.reshape(desc.shape)
     shm = shared_memory.SharedMemory(name=desc.name)
     try:
-        view = np.ndarray(desc.shape, dtype=np.dtype(desc.dtype), buffer=shm.buf)
+        view = np.ndarray(desc.shape, dtype=np.dtype(desc.dtype),
+                          buffer=shm.buf)
         arr = view.copy()
         del view
     finally:
         shm.close()
-        shm.unlink()
+    if release is not None:
+        release(desc.name)
     return arr
 
 
-def receive(obj: Any) -> Any:
-    """Turn the descriptors in ``obj`` back into arrays (and free the names)."""
-    return _walk(obj, lambda v: _attach(v) if isinstance(v, SharedArray) else v)
+def receive(obj: Any, release: Optional[Callable[[str], None]] = None) -> Any:
+    """Turn the descriptors in ``obj`` back into arrays.
+
+    Parameters
+    ----------
+    obj : object
+        What a worker sent.
+    release : callable, optional
+        Called with a segment's name once the array made of it is garbage
+        collected (from a finalizer: it must only record the name).
+    """
+    return _walk(obj, lambda v: _attach(v, release)
+                 if isinstance(v, SharedArray) else v)
 
 
-def discard(obj: Any) -> None:
-    """Free the segments of a message that will never be received."""
+def names_in(obj: Any) -> List[str]:
+    """The segment names a message refers to."""
+    names: List[str] = []
+
     def leaf(value: Any) -> Any:
         if isinstance(value, SharedArray):
-            unlink(value.name)
+            names.append(value.name)
         return value
-    try:
-        _walk(obj, leaf)
-    except Exception:
-        logger.debug("could not walk a discarded batch", exc_info=True)
+    _walk(obj, leaf)
+    return names
 
 
 def unlink(name: str) -> None:
@@ -247,10 +312,15 @@ def unlink(name: str) -> None:
 def sweep(prefix: str) -> int:
     """Remove every segment whose name starts with ``prefix``.
 
+    Called when a loader's workers have stopped: it removes the segments
+    they kept for reuse, those of batches never received, and whatever a
+    killed worker left behind.  Arrays the parent still holds stay valid
+    (their mappings outlive the names).
+
     Returns
     -------
     int
-        How many were removed (leftovers of killed workers).
+        How many were removed.
     """
     if not os.path.isdir(_SHM_DIR):
         return 0
@@ -260,6 +330,6 @@ def sweep(prefix: str) -> int:
             unlink(entry)
             removed += 1
     if removed:
-        logger.debug("removed %d leftover shared memory segments %s*",
+        logger.debug("removed %d shared memory segments %s*",
                      removed, prefix)
     return removed

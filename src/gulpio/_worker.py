@@ -6,14 +6,15 @@ be started with any multiprocessing start method (``fork``, ``spawn``,
 
 Protocol, one pipe in each direction per worker:
 
-* parent -> worker: ``("task", task_id, indices)``, ``("seed", base_seed)``
+* parent -> worker: ``("task", task_id, indices, released)`` where
+  ``released`` lists the shared memory segments whose arrays the parent no
+  longer holds (the worker may write them again), ``("seed", base_seed)``
   (a new epoch for persistent workers) or ``None`` (stop);
 * worker -> parent: ``(task_id, batch, error)`` where ``batch`` holds
   :class:`gulpio._shm.SharedArray` descriptors in place of large arrays and
   ``error`` is ``None`` or an :class:`ExceptionWrapper`.  ``task_id`` is
   ``-1`` for a failure before the first task (``worker_init_fn``).
 """
-import itertools
 import logging
 import os
 import pickle
@@ -146,26 +147,22 @@ def _set_info(worker_id: int, num_workers: int, seed: int, dataset: Any) -> None
 
 
 def _fetch(dataset: Any, indices: Any, collate_fn: Callable,
-           auto_collation: bool, prefix: str,
-           counter: "itertools.count[int]") -> Any:
+           auto_collation: bool, pool: _shm.SegmentPool) -> Any:
     """Load and collate one batch; large arrays end up in shared memory."""
-    if auto_collation:
-        samples = [dataset[i] for i in indices]
-        if collate_fn is default_collate:
-            created: List[str] = []
-            try:
-                batch = collate(samples, _shm.shared_stacker(
-                    prefix, counter, created))
-            except BaseException:
-                for name in created:
-                    _shm.unlink(name)
-                raise
+    sent: List[str] = []
+    try:
+        if auto_collation:
+            samples = [dataset[i] for i in indices]
+            if collate_fn is default_collate:
+                batch = collate(samples, pool.stacker(sent))
+            else:
+                batch = collate_fn(samples)
         else:
-            batch = collate_fn(samples)
-    else:
-        batch = collate_fn(dataset[indices])
-    payload, _ = _shm.share(batch, prefix, counter)
-    return payload
+            batch = collate_fn(dataset[indices])
+        return _shm.share(batch, pool, sent)
+    except BaseException:
+        pool.release(sent)  # nothing of this batch leaves the worker
+        raise
 
 
 def worker_loop(dataset: Any, index_conn: Any, result_conn: Any,
@@ -177,8 +174,7 @@ def worker_loop(dataset: Any, index_conn: Any, result_conn: Any,
     # Ctrl-C is the parent's business; it stops the workers itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     where = f"DataLoader worker {worker_id} (pid {os.getpid()})"
-    prefix = f"{shm_prefix}w{worker_id}_"
-    counter = itertools.count()
+    pool = _shm.SegmentPool(f"{shm_prefix}w{worker_id}_")
     try:
         seed = worker_seed(base_seed, worker_id)
         seed_everything(seed)
@@ -188,7 +184,17 @@ def worker_loop(dataset: Any, index_conn: Any, result_conn: Any,
     except Exception as exc:
         result_conn.send((INIT_TASK_ID, None, ExceptionWrapper(exc, where)))
         return
+    try:
+        _serve(dataset, index_conn, result_conn, collate_fn, auto_collation,
+               worker_id, num_workers, parent_pid, pool, where)
+    finally:
+        pool.close()
 
+
+def _serve(dataset: Any, index_conn: Any, result_conn: Any,
+           collate_fn: Callable, auto_collation: bool, worker_id: int,
+           num_workers: int, parent_pid: int, pool: _shm.SegmentPool,
+           where: str) -> None:
     while True:
         try:
             if not index_conn.poll(PARENT_CHECK_INTERVAL):
@@ -205,10 +211,11 @@ def worker_loop(dataset: Any, index_conn: Any, result_conn: Any,
             seed_everything(seed)
             _set_info(worker_id, num_workers, seed, dataset)
             continue
-        _, task_id, indices = message
+        _, task_id, indices, released = message
+        pool.release(released)
         try:
             payload = _fetch(dataset, indices, collate_fn, auto_collation,
-                             prefix, counter)
+                             pool)
             reply = (task_id, payload, None)
         except Exception as exc:
             reply = (task_id, None, ExceptionWrapper(exc, where))
@@ -216,10 +223,7 @@ def worker_loop(dataset: Any, index_conn: Any, result_conn: Any,
         try:
             result_conn.send(reply)
         except OSError:  # the parent is gone
-            if reply[1] is not None:
-                _shm.discard(reply[1])
             return
         except Exception as exc:  # the batch does not pickle; nothing was sent
-            if reply[1] is not None:
-                _shm.discard(reply[1])
+            pool.release(_shm.names_in(reply[1]))
             result_conn.send((task_id, None, ExceptionWrapper(exc, where)))

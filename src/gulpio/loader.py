@@ -114,7 +114,11 @@ class _WorkerPool:
         self.index_conns: List[Any] = []
         self.result_conns: List[Any] = []
         self.pending: Dict[int, int] = {}         # task id -> worker id
-        self.results: Dict[int, Tuple[Any, Any]] = {}
+        self.results: Dict[int, Tuple[Any, Any, int]] = {}
+        # Segments whose arrays died, per worker, reported with the next
+        # task.  Filled by finalizers, so only appended to (thread-safe).
+        self.released: List[Deque[str]] = [
+            collections.deque() for _ in range(self.num_workers)]
         self.abandoned: set = set()
         self._task_ids = itertools.count()
         self._next_worker = 0
@@ -171,7 +175,9 @@ class _WorkerPool:
         worker_id = self._next_worker
         self._next_worker = (worker_id + 1) % self.num_workers
         task_id = next(self._task_ids)
-        self._send(worker_id, ("task", task_id, indices))
+        released = self.released[worker_id]
+        names = [released.popleft() for _ in range(len(released))]
+        self._send(worker_id, ("task", task_id, indices, names))
         self.pending[task_id] = worker_id
         return task_id
 
@@ -179,9 +185,8 @@ class _WorkerPool:
         """Forget tasks whose results nobody will ask for."""
         for task_id in task_ids:
             if task_id in self.results:
-                payload, _ = self.results.pop(task_id)
-                if payload is not None:
-                    _shm.discard(payload)
+                payload, _, worker_id = self.results.pop(task_id)
+                self.released[worker_id].extend(_shm.names_in(payload))
             elif task_id in self.pending:
                 self.abandoned.add(task_id)
 
@@ -208,10 +213,10 @@ class _WorkerPool:
                         f"{self.pending.get(task_id)}")
                 wait = min(wait, left)
             self._poll(wait)
-        payload, error = self.results.pop(task_id)
+        payload, error, worker_id = self.results.pop(task_id)
         if error is not None:
             raise error.rebuild()
-        return _shm.receive(payload)
+        return _shm.receive(payload, self.released[worker_id].append)
 
     def _poll(self, wait: float) -> None:
         conns = {conn: wid for wid, conn in enumerate(self.result_conns)}
@@ -243,10 +248,9 @@ class _WorkerPool:
             self.pending.pop(task_id, None)
             if task_id in self.abandoned:
                 self.abandoned.discard(task_id)
-                if payload is not None:
-                    _shm.discard(payload)
+                self.released[worker_id].extend(_shm.names_in(payload))
                 continue
-            self.results[task_id] = (payload, error)
+            self.results[task_id] = (payload, error, worker_id)
 
     def _raise_dead(self, worker_id: int) -> None:
         process = self.processes[worker_id]
@@ -262,20 +266,16 @@ class _WorkerPool:
     # -- shutdown --------------------------------------------------------
 
     def _discard_pending(self) -> None:
-        for payload, _ in self.results.values():
-            if payload is not None:
-                _shm.discard(payload)
+        """Drop unconsumed results; their segments go with the sweep."""
         self.results.clear()
         for conn in self.result_conns:
             while True:
                 try:
                     if conn.closed or not conn.poll(0):
                         break
-                    _, payload, _ = conn.recv()
+                    conn.recv()
                 except (EOFError, OSError):
                     break
-                if payload is not None:
-                    _shm.discard(payload)
 
     def shutdown(self) -> None:
         """Stop every worker and free their shared memory; idempotent."""
