@@ -187,8 +187,10 @@ def test_held_batches_are_never_overwritten(baseline):
                         persistent_workers=True)
     first_epoch = list(loader)  # every batch kept alive
     second_epoch = list(loader)
+    loader.close()  # workers gone, segment names removed
+    assert gulpio_segments() == baseline[1]
     for epoch in (first_epoch, second_epoch):
-        for frames, labels in epoch:
+        for frames, labels in epoch:  # still mapped and intact
             assert mmap_backed(frames)
             for clip, label in zip(frames, labels):
                 assert np.all(clip == label)
