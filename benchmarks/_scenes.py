@@ -107,7 +107,8 @@ def make_gulps(folder: str, jpeg_folder: str, items: int, frames: int,
 def write_video(path: str, frames: Sequence[np.ndarray], fps: float) -> None:
     """An MPEG-4 (mp4v) video of ``frames``."""
     height, width = frames[0].shape[:2]
-    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"mp4v"), fps,
+    partial = path + ".partial.mp4"  # renamed when complete
+    writer = cv2.VideoWriter(partial, cv2.VideoWriter_fourcc(*"mp4v"), fps,
                              (width, height))
     if not writer.isOpened():
         raise RuntimeError(f"OpenCV cannot write {path}")
@@ -116,3 +117,4 @@ def write_video(path: str, frames: Sequence[np.ndarray], fps: float) -> None:
             writer.write(frame)
     finally:
         writer.release()
+    os.replace(partial, path)

@@ -218,3 +218,28 @@ def test_random_augmentations_differ_across_workers_and_repeat_with_seed(
     # worker 0 made clips 0-3, worker 1 clips 4-7: independent draws
     assert first[:4] != first[4:]
     assert draws(seed=1) == first
+
+
+@pytest.mark.parametrize("num_frames,step", [(4, 2), (8, 3), (-1, 1), (30, 1)])
+def test_stacked_fast_path_equals_the_frame_list(video_dir, num_frames, step):
+    stacked = GulpVideoDataset(video_dir, num_frames, step, is_val=True)
+    listed = GulpVideoDataset(video_dir, num_frames, step, is_val=True,
+                              stack=False)
+    for i in range(len(stacked)):
+        clip, label = stacked[i]
+        frames, label2 = listed[i]
+        assert label == label2
+        np.testing.assert_array_equal(clip, np.stack(frames))
+
+
+def test_reduced_decoding(video_dir, tmp_path):
+    full = GulpVideoDataset(video_dir, 4, 1, is_val=True)
+    half = GulpVideoDataset(video_dir, 4, 1, is_val=True, reduction=2)
+    clip, _ = full[0]
+    small, _ = half[0]
+    assert small.shape == (4, clip.shape[1] // 2, clip.shape[2] // 2, 3)
+    unstacked, _ = GulpVideoDataset(video_dir, 4, 1, is_val=True, stack=False,
+                                    reduction=2)[0]
+    np.testing.assert_array_equal(small, np.stack(unstacked))
+    with pytest.raises(ValueError, match="reduction"):
+        GulpVideoDataset(video_dir, 4, 1, is_val=True, reduction=5)
