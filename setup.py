@@ -45,13 +45,14 @@ setup(
         "opencv-python>=4.5",
         "simplejson>=3.17",
         "tqdm>=4.60",
-        "joblib>=1.3",
+        "joblib>=1.4",
         "docopt-ng>=0.9",
     ],
     extras_require={
         # Test tools.  torch is not listed here: pip would pick a multi-GB
         # build on most machines; install it explicitly (see README.rst).
-        "test": ["pytest>=7", "psutil>=5.9"],
+        "test": ["pytest>=7", "psutil>=5.9", "nbformat>=5", "nbclient>=0.7",
+                 "ipykernel>=6"],
         # PyTorch interop (gulpio's datasets under torch's DataLoader).
         "torch": ["torch>=2.0"],
         # Ingestion on a dask.distributed cluster through joblib's backend.

@@ -83,3 +83,23 @@ def test_notebook_executes(gulp_dir, monkeypatch):
     assert "8 videos; classes: ['a', 'b', 'c']" in text
     assert "batch: (4, 8, 48, 48, 3) float32" in text
     assert "2 steps in" in text
+
+
+def test_quickstart_runs_end_to_end(tmp_path):
+    """The README's main-job command: real videos, the real ingestion and
+    sanity-check commands, reading back and loading batches."""
+    workdir = tmp_path / "quick"
+    done = subprocess.run(
+        [sys.executable, os.path.join(EXAMPLES, "quickstart.py"),
+         "--videos", "6", "--workers", "2", "--workdir", str(workdir)],
+        capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    assert "checks passed" in out and "failed" not in out
+    assert "read back 6 items" in out
+    assert "loaded 6 clips" in out
+    assert out.strip().endswith("quickstart: all done")
+    from gulpio import GulpDirectory
+    directory = GulpDirectory(str(workdir / "gulps"))
+    assert len(directory.ids()) == 6
+    assert (workdir / "gulps" / "label2idx.json").exists()

@@ -21,6 +21,7 @@ import copy
 import logging
 import os
 import pickle
+import queue
 import threading
 from abc import ABC, abstractmethod
 from collections import OrderedDict
@@ -860,8 +861,9 @@ class ChunkWriter:
         """
         written: List[str] = []
         skipped: List[Tuple[str, str]] = []
-        with output_chunk.open("wb"):
-            for item in self.adapter.iter_data(input_slice):
+        with output_chunk.open("wb"), _Prefetcher(
+                self.adapter.iter_data(input_slice)) as items:
+            for item in items:
                 id_ = str(item["id"])
                 frames = item["frames"]
                 if len(frames) > 0:
@@ -874,6 +876,64 @@ class ChunkWriter:
                 if on_item is not None:
                     on_item()
         return ChunkReport(output_chunk.data_file_path, written, skipped)
+
+
+class _Prefetcher:
+    """Runs an adapter's item generator one item ahead in a thread.
+
+    Decoding the next video (OpenCV releases the GIL) then overlaps with
+    encoding the current one's frames, so one writer keeps two cores busy.
+    Only the thread ever advances the generator; its exceptions are raised
+    in the consumer, in order.
+    """
+
+    _DONE = object()
+
+    def __init__(self, items: Iterator[Any], depth: int = 1) -> None:
+        self._items = items
+        self._queue: "queue.Queue" = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._produce, daemon=True,
+                                        name="gulpio-prefetch")
+
+    def _put(self, entry: Tuple[bool, Any]) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _produce(self) -> None:
+        try:
+            for item in self._items:
+                if not self._put((True, item)):
+                    return
+        except BaseException as exc:  # handed to the consumer
+            self._put((False, exc))
+            return
+        self._put((True, self._DONE))
+
+    def __enter__(self) -> Iterator[Any]:
+        self._thread.start()
+        return self._consume()
+
+    def _consume(self) -> Iterator[Any]:
+        while True:
+            ok, item = self._queue.get()
+            if not ok:
+                raise item
+            if item is self._DONE:
+                return
+            yield item
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self._stop.set()
+        self._thread.join()
+        close = getattr(self._items, "close", None)
+        if callable(close):
+            close()
 
 
 def _write_chunk_job(chunk_writer: ChunkWriter, chunk: GulpChunk,
