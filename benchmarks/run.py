@@ -113,7 +113,7 @@ def original_read(directory_path: str, meta: Dict[str, Any],
 
 
 def bench_read(work: str, quick: bool) -> Dict[str, Any]:
-    items, frames, reps = (8, 40, 3) if quick else (200, 48, 7)
+    items, frames, reps = (8, 40, 3) if quick else (100, 48, 5)
     results: Dict[str, Any] = {"items": items, "frames_per_item": frames}
     for size in [(427, 240), (340, 256)]:
         name = f"{size[0]}x{size[1]}"
