@@ -240,8 +240,11 @@ class UnitNorm:
             out -= mean[0]
             out *= np.float32(1.0) / std[0]
         else:
-            out -= mean
-            out *= np.float32(1.0) / std
+            # Per-channel values tiled along a row: numpy then runs long
+            # contiguous inner loops instead of ones of length C.
+            rows = out.reshape(out.shape[0], -1)
+            rows -= np.tile(mean, img.shape[1])
+            rows *= np.tile(np.float32(1.0) / std, img.shape[1])
         return out
 
     def __repr__(self) -> str:
