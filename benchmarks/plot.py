@@ -49,7 +49,8 @@ def main(argv):
                  "read 427x240 frames", "frames/s",
                  highlight=[k for k, l in enumerate(labels) if "gulpio" in l])
         elif name == "e2e":
-            keys = [k for k in data if k.startswith("reduction")]
+            keys = [k for k in data if k.startswith("scale")
+                    and not k.count("_vs_")]
             bars(ax, [k.replace("_", ", ") for k in keys],
                  [data[k] for k in keys],
                  "GulpVideoDataset -> DataLoader, batch 8", "clips/s")

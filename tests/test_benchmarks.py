@@ -20,7 +20,7 @@ def test_benchmark_suite_smoke_run(tmp_path):
     assert all(value > 0 for value in read.values())
     assert results["open"]["items"] == 250
     assert results["open"]["ours"]["seconds"] > 0
-    assert results["e2e"]["reduction1_workers0"] > 0
+    assert results["e2e"]["scale112_reduction1_workers0"] > 0
     assert "== read 427x240" in done.stdout and "wrote" in done.stdout
     plot = subprocess.run(
         [sys.executable, os.path.join(ROOT, "benchmarks", "plot.py"), str(out),
