@@ -55,8 +55,8 @@ def test_batch_sampler():
         BatchSampler(range(3), 2, "yes")
 
 
-@pytest.mark.parametrize("n, replicas", itertools.product([10, 11, 13, 2],
-                                                          [1, 2, 3, 4]))
+@pytest.mark.parametrize("n, replicas",
+                         list(itertools.product([10, 11, 13, 2], [1, 2, 3, 4])))
 @pytest.mark.parametrize("shuffle", [True, False])
 def test_distributed_cover_and_equal_share(n, replicas, shuffle):
     shares = [list(DistributedSampler(range(n), replicas, rank,
