@@ -595,7 +595,31 @@ def _index_videos(folder: str, key_of_name: Callable[[str], str]) -> Dict[str, s
     return index
 
 
-class ActivitynetAdapter(ItemListAdapter):
+class _IndexedVideoAdapter(ItemListAdapter):
+    """Videos found by scanning ``folder`` once; every frame is kept."""
+
+    def _setup(self, json_file: str, folder: str, shuffle: bool,
+               frame_size: int, shm_dir_path: str) -> None:
+        _require_folder(folder, "videos directory")
+        self.json_file = json_file
+        self.folder = folder
+        self.shuffle = bool(shuffle)
+        self.frame_size = int(frame_size)
+        self.shm_dir_path = shm_dir_path
+        self.video_index = _index_videos(folder, self._key_of)
+
+    @staticmethod
+    def _key_of(name: str) -> str:
+        raise NotImplementedError
+
+    def load_frames(self, item: Item) -> List[np.ndarray]:
+        if not item["path"]:
+            raise VideoNotFound(f"no video file {self.item_source(item)}")
+        return _video.read_video_frames(item["path"], frame_rate=None, frame_size=self.frame_size,
+                                        shm_dir_path=self.shm_dir_path)
+
+
+class ActivitynetAdapter(_IndexedVideoAdapter):
     """ActivityNet: ``{"database": {vid: {"subset": ..., ...}}}``, videos ``folder/<vid>.<ext>``.
 
     Parameters
@@ -621,14 +645,8 @@ class ActivitynetAdapter(ItemListAdapter):
         data = _read_json(json_file)
         if not isinstance(data, dict) or not isinstance(data.get("database"), dict):
             raise InvalidInputError(f"{json_file}: expected an object with a \"database\" object")
-        _require_folder(folder, "videos directory")
-        self.json_file = json_file
-        self.folder = folder
-        self.shuffle = bool(shuffle)
-        self.frame_size = int(frame_size)
-        self.shm_dir_path = shm_dir_path
+        self._setup(json_file, folder, shuffle, frame_size, shm_dir_path)
         self.phase = phase
-        self.video_index = _index_videos(folder, self._key_of)
         items = []
         for vid, entry in data["database"].items():
             if not isinstance(entry, dict):
@@ -645,14 +663,8 @@ class ActivitynetAdapter(ItemListAdapter):
     def item_source(self, item: Item) -> str:
         return item["path"] or os.path.join(self.folder, f"{item['id']}.*")
 
-    def load_frames(self, item: Item) -> List[np.ndarray]:
-        if not item["path"]:
-            raise VideoNotFound(f"no video file {os.path.join(self.folder, str(item['id']))}.*")
-        return _video.read_video_frames(item["path"], frame_rate=None, frame_size=self.frame_size,
-                                        shm_dir_path=self.shm_dir_path)
 
-
-class KineticsAdapter(ItemListAdapter):
+class KineticsAdapter(_IndexedVideoAdapter):
     """Kinetics: ``{vid: {...}}``, videos ``folder/<class>/<vid>_<start>_<end>.mp4``.
 
     Parameters
@@ -676,13 +688,7 @@ class KineticsAdapter(ItemListAdapter):
         data = _read_json(json_file)
         if not isinstance(data, dict):
             raise InvalidInputError(f"{json_file}: expected an object mapping video ids to entries")
-        _require_folder(folder, "videos directory")
-        self.json_file = json_file
-        self.folder = folder
-        self.shuffle = bool(shuffle)
-        self.frame_size = int(frame_size)
-        self.shm_dir_path = shm_dir_path
-        self.video_index = _index_videos(folder, self._key_of)
+        self._setup(json_file, folder, shuffle, frame_size, shm_dir_path)
         items = [{"id": vid, "meta": entry, "path": self.video_index.get(vid)}
                  for vid, entry in data.items()]
         self.set_items(items, self.shuffle)
@@ -697,9 +703,3 @@ class KineticsAdapter(ItemListAdapter):
 
     def item_source(self, item: Item) -> str:
         return item["path"] or os.path.join(self.folder, "*", f"{item['id']}_*.mp4")
-
-    def load_frames(self, item: Item) -> List[np.ndarray]:
-        if not item["path"]:
-            raise VideoNotFound(f"no video file {self.item_source(item)}")
-        return _video.read_video_frames(item["path"], frame_rate=None, frame_size=self.frame_size,
-                                        shm_dir_path=self.shm_dir_path)
