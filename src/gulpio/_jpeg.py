@@ -101,22 +101,33 @@ def decode_record(buf, what: str, reduction: int = 1,
         if reduction != 1:
             color, gray = _REDUCED_FLAGS[reduction]
             img = cv2.imdecode(array, gray if channels == 1 else color)
-        elif (_IMREAD_COLOR_RGB is not None and channels == 3
-              and out is None):
-            return _checked(cv2.imdecode(array, _IMREAD_COLOR_RGB), what)
+        elif _IMREAD_COLOR_RGB is not None and channels == 3:
+            # RGB straight from the decoder; a copy into ``out`` is cheaper
+            # than a colour conversion.
+            img = _checked(cv2.imdecode(array, _IMREAD_COLOR_RGB), what)
+            if out is None:
+                return img
+            _check_shape(img, out, what)
+            out[...] = img
+            return out
         else:
             img = cv2.imdecode(array, cv2.IMREAD_ANYCOLOR)
     img = _checked(img, what)
-    if out is not None and out.shape != img.shape:
-        raise ValueError(
-            f"{what} has shape {img.shape}, unlike the clip's first frame "
-            f"{out.shape}; read it with directory[id] instead")
+    if out is not None:
+        _check_shape(img, out, what)
     if img.ndim == 3:
         return cv2.cvtColor(img, cv2.COLOR_BGR2RGB, dst=out)
     if out is not None:
         out[...] = img
         return out
     return img
+
+
+def _check_shape(img: np.ndarray, out: np.ndarray, what: str) -> None:
+    if out.shape != img.shape:
+        raise ValueError(
+            f"{what} has shape {img.shape}, unlike the clip's first frame "
+            f"{out.shape}; read it with directory[id] instead")
 
 
 def _checked(img: Optional[np.ndarray], what: str) -> np.ndarray:
