@@ -1,14 +1,13 @@
 """The fast paths give the plain paths' results: the meta-file parser, clip
 reads into one array, and (approximately, by design) reduced-size decoding."""
 import json
-import os
 from collections import OrderedDict
 
 import cv2
 import numpy as np
 import pytest
 
-from gulpio import GulpChunk, GulpDirectory
+from gulpio import GulpDirectory
 from gulpio._index import ChunkIndex, _fast_parse, load_chunk_index
 from gulpio.errors import CorruptMetaError
 from gulpio.fileio import json_serializer

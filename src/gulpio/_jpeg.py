@@ -8,7 +8,7 @@ from typing import List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-from ._format import JPEG_SOI, pad_length
+from ._format import pad_length
 from .errors import FrameDecodeError
 
 # OpenCV >= 4.10 can hand out RGB straight from the JPEG decoder.

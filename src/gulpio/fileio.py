@@ -263,7 +263,6 @@ class GulpChunk:
         self._flag: Optional[str] = None
         self._position = 0
         self._committed_end = 0
-        self._open_depth = 0
 
     def __repr__(self) -> str:
         return f"GulpChunk({self.data_file_path!r}, {self.meta_file_path!r})"
@@ -274,7 +273,7 @@ class GulpChunk:
                 f"chunk {self.data_file_path} is open for writing and cannot "
                 "be pickled")
         state = self.__dict__.copy()
-        state.update(fp=None, _flag=None, _open_depth=0)
+        state.update(fp=None, _flag=None)
         return state
 
     # -- meta --------------------------------------------------------------
@@ -357,11 +356,7 @@ class GulpChunk:
             if self._flag != "rb":
                 raise GulpError(
                     f"chunk {self.data_file_path} is open for writing")
-            self._open_depth += 1
-            try:
-                yield self.fp
-            finally:
-                self._open_depth -= 1
+            yield self.fp  # already open for reading: reuse it
             return
         try:
             fp = open(self.data_file_path, "rb")
