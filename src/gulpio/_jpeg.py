@@ -3,7 +3,7 @@
 Writers take OpenCV's convention (3-channel arrays are BGR, 2-D arrays are
 grayscale); readers return RGB or 2-D grayscale ``uint8`` arrays.
 """
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -178,17 +178,3 @@ def decode_clip(data, base: int, table: np.ndarray, describe,
     if clip is None:
         return np.empty((0,), dtype=np.uint8)
     return clip
-
-
-def encode_frames(frames: Sequence[np.ndarray],
-                  describe: Optional[object] = None
-                  ) -> List[Tuple[bytes, int]]:
-    """Encode several frames; errors name the frame through ``describe``."""
-    records = []
-    for index, frame in enumerate(frames):
-        try:
-            records.append(encode_frame(frame))
-        except ValueError as exc:
-            where = describe(index) if callable(describe) else f"frame {index}"
-            raise ValueError(f"{where}: {exc}") from exc
-    return records

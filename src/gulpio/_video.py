@@ -16,7 +16,8 @@ original's burst path (:mod:`gulpio.utils`) is used instead.
 import logging
 import math
 import os
-from typing import List, Optional
+from collections import deque
+from typing import Deque, Iterator, List, Optional
 
 import cv2
 import numpy as np
@@ -114,6 +115,19 @@ def read_video_frames(path: str, frame_rate: Optional[float] = None, frame_size:
     gulpio.errors.FrameDecodeError
         The file is empty, cannot be opened or yields no frame.
     """
+    return list(iter_video_frames(path, frame_rate, frame_size, shm_dir_path))
+
+
+def iter_video_frames(path: str, frame_rate: Optional[float] = None, frame_size: int = -1,
+                      shm_dir_path: str = "/dev/shm") -> Iterator[np.ndarray]:
+    """The frames of :func:`read_video_frames`, decoded one at a time.
+
+    Only a few frames are in memory at once, however long the video.  The
+    checks that need the whole video (no frame at all, a truncated file)
+    raise at the end, after the frames before them were yielded: a consumer
+    that stores frames as they come must be ready to undo them (as
+    :meth:`gulpio.fileio.GulpChunk.append` does).
+    """
     if not os.path.isfile(path):
         raise VideoNotFound(f"video {path} does not exist")
     if os.path.getsize(path) == 0:
@@ -123,61 +137,83 @@ def read_video_frames(path: str, frame_rate: Optional[float] = None, frame_size:
         if not capture.isOpened():
             if check_ffmpeg_exists():
                 logger.info("OpenCV cannot open %s; bursting it with the ffmpeg binary", path)
-                return _read_by_bursting(path, frame_rate, frame_size, shm_dir_path)
-            raise FrameDecodeError(f"OpenCV cannot open video {path} (not a video, or a codec it "
-                                   "lacks), and no ffmpeg binary is installed to try instead")
-        frames = _decode(capture, path, frame_rate, frame_size)
+                frames = _read_by_bursting(path, frame_rate, frame_size, shm_dir_path)
+            else:
+                raise FrameDecodeError(
+                    f"OpenCV cannot open video {path} (not a video, or a codec it "
+                    "lacks), and no ffmpeg binary is installed to try instead")
+        else:
+            frames = _decode(capture, path, frame_rate, frame_size)
+        count = 0
+        for frame in frames:
+            count += 1
+            yield frame
     finally:
         capture.release()
-    if not frames:
+    if not count:
         raise FrameDecodeError(f"video {path} has no decodable frame")
-    return frames
 
 
 def _decode(capture: "cv2.VideoCapture", path: str, frame_rate: Optional[float],
-            frame_size: int) -> List[np.ndarray]:
+            frame_size: int) -> Iterator[np.ndarray]:
     fps = capture.get(cv2.CAP_PROP_FPS)
     announced = capture.get(cv2.CAP_PROP_FRAME_COUNT)
     resample = bool(frame_rate and frame_rate > 0 and _valid_rate(fps))
     if frame_rate and frame_rate > 0 and not resample:
         logger.warning("video %s reports no usable frame rate (%r); keeping every frame", path, fps)
-    frames: List[np.ndarray] = []
+    # Output frames not yet known to be within the final count (which
+    # depends on how many source frames there turn out to be).
+    pending: Deque[np.ndarray] = deque()
+    emitted = 0
+    last = None
     next_k = 0
     wanted = 0  # source index of output frame next_k
     index = -1
-    try:
-        while capture.grab():
+    while True:
+        try:
+            if not capture.grab():
+                break
             index += 1
             if resample and index < wanted:
                 continue  # grab() alone skips the colour conversion
             ok, frame = capture.retrieve()
-            if not ok or frame is None:
-                logger.warning("video %s: frame %d did not decode; stopping there", path, index)
-                index -= 1
-                break
-            frame = resize_by_short_edge(frame, frame_size)
-            if not resample:
-                frames.append(frame)
-                continue
-            while wanted == index:
-                frames.append(frame)
-                next_k += 1
-                wanted = nearest_source_frame(next_k, fps, frame_rate)
-    except cv2.error as exc:
-        raise FrameDecodeError(f"video {path}: decoding failed after frame {index}: {exc}") from exc
+        except cv2.error as exc:
+            raise FrameDecodeError(
+                f"video {path}: decoding failed after frame {index}: {exc}") from exc
+        if not ok or frame is None:
+            logger.warning("video %s: frame %d did not decode; stopping there", path, index)
+            index -= 1
+            break
+        frame = resize_by_short_edge(frame, frame_size)
+        if not resample:
+            emitted += 1
+            yield frame
+            continue
+        while wanted == index:
+            pending.append(frame)
+            next_k += 1
+            wanted = nearest_source_frame(next_k, fps, frame_rate)
+        # The count only grows with more source frames: these are certain.
+        certain = output_frame_count(index + 1, fps, frame_rate)
+        while pending and emitted < certain:
+            last = pending.popleft()
+            emitted += 1
+            yield last
     decoded = index + 1
-    if frames and _valid_rate(announced) and announced >= 1:
+    if (emitted or pending) and _valid_rate(announced) and announced >= 1:
         missing = announced - decoded
         if missing >= max(_TRUNCATION_MIN_MISSING, _TRUNCATION_TOLERANCE * announced):
             raise FrameDecodeError(f"video {path} looks truncated: {decoded} of the "
                                    f"{int(announced)} frames its container announces decoded")
-    if resample and frames:
-        count = output_frame_count(index + 1, fps, frame_rate)
-        if len(frames) > count:
-            del frames[count:]
-        while len(frames) < count:  # frames beyond the end repeat the last one
-            frames.append(frames[-1])
-    return frames
+    if resample and (emitted or pending):
+        count = output_frame_count(decoded, fps, frame_rate)
+        while pending and emitted < count:
+            last = pending.popleft()
+            emitted += 1
+            yield last
+        while emitted < count:  # frames beyond the end repeat the last one
+            emitted += 1
+            yield last
 
 
 def _read_by_bursting(path: str, frame_rate: Optional[float], frame_size: int,

@@ -27,7 +27,7 @@ import numpy as np
 
 from . import _video
 from ._format import label2idx_path
-from .errors import GulpError, InvalidInputError
+from .errors import GulpError, InvalidInputError, ItemSkipped
 from .utils import (ImageNotFound, VideoNotFound, find_images_in_folder,
                     get_single_video_path, remove_entries_with_duplicate_ids,
                     resize_by_short_edge)
@@ -197,22 +197,72 @@ class ItemListAdapter(AbstractDatasetAdapter):
 
     def _load_item(self, item: Item) -> Dict[str, Any]:
         result = {"id": item["id"], "meta": item["meta"], "frames": []}
-        source = self.item_source(item)
         try:
             frames = self.load_frames(item)
         except Exception as exc:  # any per-item failure becomes a reported skip
-            message = str(exc) or type(exc).__name__
-            if not isinstance(exc, (GulpError, OSError)):
-                message = f"{type(exc).__name__}: {message}"
-            if source and source not in message:
-                message = f"{source}: {message}"
             logger.debug("item %s cannot be loaded", item["id"], exc_info=True)
-            result["skip_reason"] = message
+            result["skip_reason"] = self._skip_reason(item, exc)
             return result
         if not frames:
-            result["skip_reason"] = f"{source}: no frames" if source else "no frames"
+            result["skip_reason"] = self._skip_reason(item, None)
         result["frames"] = frames
         return result
+
+    def _skip_reason(self, item: Item, exc: Optional[BaseException]) -> str:
+        """Why ``item`` is skipped: ``exc``'s message (or "no frames"),
+        naming where the item comes from."""
+        source = self.item_source(item)
+        if exc is None:
+            return f"{source}: no frames" if source else "no frames"
+        message = str(exc) or type(exc).__name__
+        if not isinstance(exc, (GulpError, OSError)):
+            message = f"{type(exc).__name__}: {message}"
+        if source and source not in message:
+            message = f"{source}: {message}"
+        return message
+
+    def frame_iterator(self, item: Item) -> Optional[Iterator[np.ndarray]]:
+        """The frames of ``item`` one at a time, or ``None`` (the default)
+        when only :meth:`load_frames` can load them.
+
+        Adapters of videos return a decoder here, so that the writer stores
+        frames while the rest of the video is decoded, with a few frames in
+        memory instead of the whole video.
+        """
+        return None
+
+    def iter_streams(self, slice_element: Optional[slice] = None) -> Iterator[Dict[str, Any]]:
+        """As :meth:`iter_data`, but where :meth:`frame_iterator` gives an
+        iterator it is the item's ``'frames'``; iterating it raises
+        :class:`gulpio.errors.ItemSkipped` when the item turns out to be
+        unloadable (after some of its frames, possibly).
+
+        An adapter that overrides :meth:`iter_data` gets its ``iter_data``.
+        """
+        if type(self).iter_data is not ItemListAdapter.iter_data:
+            yield from self.iter_data(slice_element)
+            return
+        if slice_element is None:
+            slice_element = slice(0, len(self))
+        for item in self.items[slice_element]:
+            frames = self.frame_iterator(item)
+            if frames is None:
+                yield self._load_item(item)
+            else:
+                yield {"id": item["id"], "meta": item["meta"],
+                       "frames": self._guarded(item, frames)}
+
+    def _guarded(self, item: Item, frames: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+        count = 0
+        try:
+            for frame in frames:
+                count += 1
+                yield frame
+        except Exception as exc:  # any per-item failure becomes a reported skip
+            logger.debug("item %s cannot be loaded", item["id"], exc_info=True)
+            raise ItemSkipped(self._skip_reason(item, exc)) from exc
+        if not count:
+            raise ItemSkipped(self._skip_reason(item, None))
 
     def finalize(self) -> None:
         """Called once in the parent after ingestion: writes ``label2idx.json``."""
@@ -347,7 +397,16 @@ class _Video20BNAdapter(_AllMetaMixin, Custom20BNAdapterMixin, ItemListAdapter):
         return os.path.join(self.folder, str(item["id"]))
 
     def load_frames(self, item: Item) -> List[np.ndarray]:
-        return _video.read_video_frames(self.video_path(item), frame_rate=self.frame_rate,
+        return list(self._decoder(item))
+
+    def frame_iterator(self, item: Item) -> Optional[Iterator[np.ndarray]]:
+        if type(self).load_frames is not _Video20BNAdapter.load_frames:
+            return None  # a subclass loads frames its own way
+        return self._decoder(item)
+
+    def _decoder(self, item: Item) -> Iterator[np.ndarray]:
+        # A generator: finding the file fails when the frames are asked for.
+        yield from _video.iter_video_frames(self.video_path(item), frame_rate=self.frame_rate,
                                         frame_size=self.frame_size,
                                         shm_dir_path=self.shm_dir_path)
 
@@ -613,9 +672,18 @@ class _IndexedVideoAdapter(ItemListAdapter):
         raise NotImplementedError
 
     def load_frames(self, item: Item) -> List[np.ndarray]:
+        return list(self._decoder(item))
+
+    def frame_iterator(self, item: Item) -> Optional[Iterator[np.ndarray]]:
+        if type(self).load_frames is not _IndexedVideoAdapter.load_frames:
+            return None  # a subclass loads frames its own way
+        return self._decoder(item)
+
+    def _decoder(self, item: Item) -> Iterator[np.ndarray]:
         if not item["path"]:
             raise VideoNotFound(f"no video file {self.item_source(item)}")
-        return _video.read_video_frames(item["path"], frame_rate=None, frame_size=self.frame_size,
+        yield from _video.iter_video_frames(item["path"], frame_rate=None,
+                                        frame_size=self.frame_size,
                                         shm_dir_path=self.shm_dir_path)
 
 

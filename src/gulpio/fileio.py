@@ -27,8 +27,8 @@ from abc import ABC, abstractmethod
 from collections import OrderedDict
 from contextlib import contextmanager, nullcontext
 from numbers import Integral
-from typing import (Any, Dict, Iterator, List, NamedTuple, Optional, Sequence,
-                    Tuple)
+from typing import (Any, Dict, Iterable, Iterator, List, NamedTuple,
+                    Optional, Sequence, Tuple)
 
 import numpy as np
 import simplejson
@@ -38,9 +38,9 @@ from . import _format
 from ._format import ImgInfo
 from ._index import ChunkIndex, DirectoryIndex, gc_paused, load_chunk_index
 from ._jpeg import (check_reduction, decode_clip, decode_records,
-                    encode_frames)
+                    encode_frame)
 from .errors import (CorruptMetaError, DuplicateIdError, GulpError,
-                     GulpIdNotFoundError, GulpIOEmptyFolder,
+                     GulpIdNotFoundError, GulpIOEmptyFolder, ItemSkipped,
                      MissingChunkFileError)
 
 __all__ = [
@@ -458,10 +458,14 @@ class GulpChunk:
             self._committed_end = self._position
 
     def append(self, id_: Any, meta_data: Any,
-               frames: Sequence[np.ndarray]) -> None:
+               frames: Iterable[np.ndarray]) -> None:
         """Append an item: encode ``frames`` (BGR or grayscale) as JPEG
         records and record ``meta_data``.
 
+        ``frames`` may be any iterable, a generator that decodes frames as
+        they are asked for included: each is encoded and written as it
+        comes.  If the iteration or an encoding fails, the item's bytes are
+        cut off again and the exception propagates; the chunk is as before.
         Appending an id that is already in the chunk adds its frames and
         another meta dict.
         """
@@ -470,19 +474,29 @@ class GulpChunk:
                 f"chunk {self.data_file_path} is not open for writing; use "
                 "`with chunk.open('wb'):`")
         id_ = str(id_)
-        records = encode_frames(
-            frames, lambda i: f"frame {i} of id {id_!r}")
+        start = position = self._position
+        infos = []
+        write = self.fp.write
+        try:
+            for index, frame in enumerate(frames):
+                try:
+                    record, pad = encode_frame(frame)
+                except ValueError as exc:
+                    raise ValueError(
+                        f"frame {index} of id {id_!r}: {exc}") from exc
+                write(record)
+                infos.append(ImgInfo(position, pad, len(record)))
+                position += len(record)
+        except BaseException:
+            self.fp.seek(start)
+            self.fp.truncate(start)
+            raise
         entry = self._meta_dict.get(id_)
         if entry is None:
             entry = self._meta_dict[id_] = {"frame_info": [],
                                             "meta_data": []}
         entry["meta_data"].append(meta_data)
-        infos = entry["frame_info"]
-        position = self._position
-        for record, pad in records:
-            infos.append(ImgInfo(position, pad, len(record)))
-            position += len(record)
-        self.fp.write(b"".join(record for record, _ in records))
+        entry["frame_info"].extend(infos)
         self._position = position
 
     # -- reading -----------------------------------------------------------
@@ -851,21 +865,33 @@ class ChunkWriter:
         """Write the items of ``input_slice`` into ``output_chunk``.
 
         An item without frames is skipped with a logged message naming it
-        (and the adapter's ``skip_reason`` if it gave one).  ``on_item`` is
-        called once per item processed, written or skipped.
+        (and the adapter's ``skip_reason`` if it gave one), as is an item
+        whose frame iterator raises :class:`gulpio.errors.ItemSkipped`
+        (what it wrote is undone).  ``on_item`` is called once per item
+        processed, written or skipped.
         """
         written: List[str] = []
         skipped: List[Tuple[str, str]] = []
-        with output_chunk.open("wb"), _Prefetcher(
-                self.adapter.iter_data(input_slice)) as items:
+        # Adapters that can decode videos frame by frame hand out iterators
+        # (ItemListAdapter.iter_streams); any other adapter gives lists.
+        iter_items = getattr(self.adapter, "iter_streams", self.adapter.iter_data)
+        with output_chunk.open("wb"), _Prefetcher(iter_items(input_slice)) as items:
             for item in items:
                 id_ = str(item["id"])
                 frames = item["frames"]
-                if len(frames) > 0:
+                reason = None
+                if _is_stream(frames):
+                    try:
+                        output_chunk.append(id_, item["meta"], frames)
+                    except ItemSkipped as exc:
+                        reason = str(exc)
+                elif len(frames) > 0:
                     output_chunk.append(id_, item["meta"], frames)
-                    written.append(id_)
                 else:
                     reason = str(item.get("skip_reason") or "no frames")
+                if reason is None:
+                    written.append(id_)
+                else:
                     logger.warning("skipped id %r: %s", id_, reason)
                     skipped.append((id_, reason))
                 if on_item is not None:
@@ -873,28 +899,34 @@ class ChunkWriter:
         return ChunkReport(output_chunk.data_file_path, written, skipped)
 
 
-class _Prefetcher:
-    """Runs an adapter's item generator one item ahead in a thread.
+def _is_stream(frames: Any) -> bool:
+    """Frames given as an iterator (decoded on demand), not a list."""
+    return not hasattr(frames, "__len__")
 
-    Decoding the next video (OpenCV releases the GIL) then overlaps with
-    encoding the current one's frames, so one writer keeps two cores busy.
-    Only the thread ever advances the generator; its exceptions are raised
-    in the consumer, in order.
+
+class _Prefetcher:
+    """Runs an adapter's item generator ahead of the writer, in a thread.
+
+    Decoding (OpenCV releases the GIL) then overlaps with encoding, so one
+    writer keeps two cores busy.  An item whose frames are an iterator is
+    decoded frame by frame in the thread and handed over through a short
+    queue, so a long video never sits in memory whole.  Only the thread
+    advances the generators; their exceptions are raised in the consumer,
+    in order (a frame iterator's, when the writer reaches it).
     """
 
-    _DONE = object()
-
-    def __init__(self, items: Iterator[Any], depth: int = 1) -> None:
+    def __init__(self, items: Iterator[Any], depth: int = 6) -> None:
         self._items = items
         self._queue: "queue.Queue" = queue.Queue(maxsize=depth)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._produce, daemon=True,
                                         name="gulpio-prefetch")
+        self._stream_open = False
 
-    def _put(self, entry: Tuple[bool, Any]) -> bool:
+    def _put(self, kind: str, value: Any = None) -> bool:
         while not self._stop.is_set():
             try:
-                self._queue.put(entry, timeout=0.1)
+                self._queue.put((kind, value), timeout=0.1)
                 return True
             except queue.Full:
                 continue
@@ -903,12 +935,31 @@ class _Prefetcher:
     def _produce(self) -> None:
         try:
             for item in self._items:
-                if not self._put((True, item)):
+                frames = item["frames"]
+                if not _is_stream(frames):
+                    if not self._put("item", item):
+                        return
+                    continue
+                if not (self._put("start", item) and self._stream(frames)):
                     return
         except BaseException as exc:  # handed to the consumer
-            self._put((False, exc))
+            self._put("error", exc)
             return
-        self._put((True, self._DONE))
+        self._put("done")
+
+    def _stream(self, frames: Iterator[Any]) -> bool:
+        """Decode one item's frames into the queue; False to stop."""
+        try:
+            for frame in frames:
+                if not self._put("frame", frame):
+                    return False
+        except Exception as exc:  # the item's failure, for the consumer
+            return self._put("fail", exc)
+        finally:
+            close = getattr(frames, "close", None)
+            if callable(close):
+                close()
+        return self._put("end")
 
     def __enter__(self) -> Iterator[Any]:
         self._thread.start()
@@ -916,12 +967,33 @@ class _Prefetcher:
 
     def _consume(self) -> Iterator[Any]:
         while True:
-            ok, item = self._queue.get()
-            if not ok:
-                raise item
-            if item is self._DONE:
+            if self._stream_open:  # the writer left a stream unfinished
+                try:
+                    for _ in self._frames():
+                        pass
+                except Exception as exc:  # that item was given up already
+                    logger.debug("an unfinished item ended with %r", exc)
+            kind, value = self._queue.get()
+            if kind == "error":
+                raise value
+            if kind == "done":
                 return
-            yield item
+            if kind == "start":
+                self._stream_open = True
+                value = dict(value, frames=self._frames())
+            yield value
+
+    def _frames(self) -> Iterator[Any]:
+        while self._stream_open:
+            kind, value = self._queue.get()
+            if kind == "frame":
+                yield value
+                continue
+            self._stream_open = False
+            if kind == "fail":
+                raise value
+            if kind != "end":
+                raise RuntimeError(f"gulpio prefetch: {kind!r} inside a stream")
 
     def __exit__(self, *exc_info: Any) -> None:
         self._stop.set()
