@@ -3,7 +3,8 @@
 Writers take OpenCV's convention (3-channel arrays are BGR, 2-D arrays are
 grayscale); readers return RGB or 2-D grayscale ``uint8`` arrays.
 """
-from typing import List, Optional, Tuple
+from functools import partial
+from typing import Callable, List, Optional, Tuple, Union
 
 import cv2
 import numpy as np
@@ -69,12 +70,41 @@ def jpeg_channels(buf) -> int:
     return 0
 
 
+_heap_ready = False
+# glibc's largest dynamic mmap threshold (DEFAULT_MMAP_THRESHOLD_MAX on
+# 64-bit systems), less a margin for the chunk header.
+_WARMUP_BYTES = (32 << 20) - (64 << 10)
+
+
+def prepare_heap() -> None:
+    """Let the C heap recycle frame-sized blocks (once per process).
+
+    glibc's ``malloc`` serves every block over 128 KiB (any decoded frame)
+    with fresh pages from ``mmap`` and unmaps them on ``free``, until the
+    process frees one large mmapped block: it then raises that threshold to
+    the block's size (its documented dynamic rule).  Before that, every
+    decoded frame costs a page fault per 4 KiB, about a third of its
+    decoding time.  Allocating and freeing one untouched 32 MiB array
+    triggers the rule, as any large numpy temporary would; elsewhere it is
+    a cheap allocation that is never used.
+    """
+    global _heap_ready
+    if not _heap_ready:
+        _heap_ready = True
+        np.empty(_WARMUP_BYTES, dtype=np.uint8)  # freed at once
+
+
 REDUCTIONS = (1, 2, 4, 8)
 _REDUCED_FLAGS = {
     2: (cv2.IMREAD_REDUCED_COLOR_2, cv2.IMREAD_REDUCED_GRAYSCALE_2),
     4: (cv2.IMREAD_REDUCED_COLOR_4, cv2.IMREAD_REDUCED_GRAYSCALE_4),
     8: (cv2.IMREAD_REDUCED_COLOR_8, cv2.IMREAD_REDUCED_GRAYSCALE_8),
 }
+# Flags that give RGB straight from the decoder, by reduction.
+_RGB_FLAGS = {} if _IMREAD_COLOR_RGB is None else {
+    1: _IMREAD_COLOR_RGB,
+    **{reduction: (color & ~cv2.IMREAD_COLOR) | _IMREAD_COLOR_RGB
+       for reduction, (color, _) in _REDUCED_FLAGS.items()}}
 
 
 def check_reduction(reduction: int) -> int:
@@ -85,11 +115,12 @@ def check_reduction(reduction: int) -> int:
     return int(reduction)
 
 
-def decode_record(buf, what: str, reduction: int = 1,
+def decode_record(buf, what: Union[str, Callable[[], str]], reduction: int = 1,
                   out: Optional[np.ndarray] = None) -> np.ndarray:
     """Decode one JPEG (without padding) into RGB or 2-D grayscale.
 
-    ``what`` names the frame for the error message (id, index and file).
+    ``what`` names the frame for the error message (id, index and file),
+    or is a function that returns that name (called only on an error).
     ``reduction`` (2, 4 or 8) decodes at that fraction of the size through
     the JPEG decoder's DCT scaling.  When ``out`` is given the frame is
     written into it (its shape must match) and ``out`` is returned.
@@ -98,18 +129,19 @@ def decode_record(buf, what: str, reduction: int = 1,
     img = None
     if len(array) > 2 and array[0] == 0xFF and array[1] == 0xD8:
         channels = jpeg_channels(buf)
-        if reduction != 1:
-            color, gray = _REDUCED_FLAGS[reduction]
-            img = cv2.imdecode(array, gray if channels == 1 else color)
-        elif _IMREAD_COLOR_RGB is not None and channels == 3:
+        rgb_flag = _RGB_FLAGS.get(reduction) if channels == 3 else None
+        if rgb_flag is not None:
             # RGB straight from the decoder; a copy into ``out`` is cheaper
             # than a colour conversion.
-            img = _checked(cv2.imdecode(array, _IMREAD_COLOR_RGB), what)
+            img = _checked(cv2.imdecode(array, rgb_flag), what)
             if out is None:
                 return img
             _check_shape(img, out, what)
             out[...] = img
             return out
+        if reduction != 1:
+            color, gray = _REDUCED_FLAGS[reduction]
+            img = cv2.imdecode(array, gray if channels == 1 else color)
         else:
             img = cv2.imdecode(array, cv2.IMREAD_ANYCOLOR)
     img = _checked(img, what)
@@ -123,16 +155,22 @@ def decode_record(buf, what: str, reduction: int = 1,
     return img
 
 
-def _check_shape(img: np.ndarray, out: np.ndarray, what: str) -> None:
+def _name(what: Union[str, Callable[[], str]]) -> str:
+    return what if isinstance(what, str) else what()
+
+
+def _check_shape(img: np.ndarray, out: np.ndarray,
+                 what: Union[str, Callable[[], str]]) -> None:
     if out.shape != img.shape:
         raise ValueError(
-            f"{what} has shape {img.shape}, unlike the clip's first frame "
+            f"{_name(what)} has shape {img.shape}, unlike the clip's first frame "
             f"{out.shape}; read it with directory[id] instead")
 
 
-def _checked(img: Optional[np.ndarray], what: str) -> np.ndarray:
+def _checked(img: Optional[np.ndarray],
+             what: Union[str, Callable[[], str]]) -> np.ndarray:
     if img is None:
-        raise FrameDecodeError(f"cannot decode {what}: not a valid JPEG record")
+        raise FrameDecodeError(f"cannot decode {_name(what)}: not a valid JPEG record")
     return img
 
 
@@ -143,12 +181,13 @@ def decode_records(data, base: int, table: np.ndarray,
     ``data`` holds the file bytes starting at file offset ``base``;
     ``describe(i)`` names row ``i`` for error messages.
     """
+    prepare_heap()
     view = memoryview(data)
     frames = []
     for i, (offset, pad, length) in enumerate(table.tolist()):
         start = offset - base
         frames.append(decode_record(view[start:start + length - pad],
-                                    describe(i), reduction))
+                                    partial(describe, i), reduction))
     return frames
 
 
@@ -158,6 +197,7 @@ def decode_clip(data, base: int, table: np.ndarray, describe,
 
     Rows that repeat a record (same offset) are decoded once.
     """
+    prepare_heap()
     view = memoryview(data)
     rows = table.tolist()
     clip = None
@@ -169,11 +209,11 @@ def decode_clip(data, base: int, table: np.ndarray, describe,
         start = offset - base
         record = view[start:start + length - pad]
         if clip is None:
-            first = decode_record(record, describe(i), reduction)
+            first = decode_record(record, partial(describe, i), reduction)
             clip = np.empty((len(rows),) + first.shape, dtype=np.uint8)
             clip[0] = first
         else:
-            decode_record(record, describe(i), reduction, out=clip[i])
+            decode_record(record, partial(describe, i), reduction, out=clip[i])
         decoded[offset] = i
     if clip is None:
         return np.empty((0,), dtype=np.uint8)

@@ -22,6 +22,7 @@ import logging
 import os
 import pickle
 import queue
+import sys
 import threading
 from abc import ABC, abstractmethod
 from collections import OrderedDict
@@ -38,7 +39,7 @@ from . import _format
 from ._format import ImgInfo
 from ._index import ChunkIndex, DirectoryIndex, gc_paused, load_chunk_index
 from ._jpeg import (check_reduction, decode_clip, decode_records,
-                    encode_frame)
+                    encode_frame, prepare_heap)
 from .errors import (CorruptMetaError, DuplicateIdError, GulpError,
                      GulpIdNotFoundError, GulpIOEmptyFolder, ItemSkipped,
                      MissingChunkFileError)
@@ -875,6 +876,7 @@ class ChunkWriter:
         # Adapters that can decode videos frame by frame hand out iterators
         # (ItemListAdapter.iter_streams); any other adapter gives lists.
         iter_items = getattr(self.adapter, "iter_streams", self.adapter.iter_data)
+        prepare_heap()  # decoded video frames are large blocks too
         with output_chunk.open("wb"), _Prefetcher(iter_items(input_slice)) as items:
             for item in items:
                 id_ = str(item["id"])
@@ -1031,6 +1033,8 @@ def remove_incomplete_chunks(folder: str) -> List[str]:
 
 
 def _backend_configured() -> bool:
+    if "joblib" not in sys.modules:
+        return False  # nobody configured one; importing joblib takes ~0.15 s
     from joblib.parallel import LokyBackend, get_active_backend
     backend, _ = get_active_backend()
     return not isinstance(backend, LokyBackend)
