@@ -44,7 +44,7 @@ import sys
 import tempfile
 import time
 from collections import OrderedDict
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Optional
 
 import cv2
 import numpy as np
@@ -64,16 +64,25 @@ from gulpio.transforms import (ComposeVideo, RandomCropVideo, Scale,  # noqa: E4
 RESULTS = os.path.join(HERE, "results")
 
 
-def interleaved_medians(fns: Dict[str, Callable[[], Any]], reps: int
+def interleaved_medians(fns: Dict[str, Callable[[], Any]], reps: int,
+                        faults: Optional[Dict[str, float]] = None
                         ) -> Dict[str, float]:
     """Median seconds of each function, timed round-robin so that the
-    machine's noise falls on all of them alike."""
+    machine's noise falls on all of them alike.  ``faults``, if given, gets
+    each function's median number of minor page faults per call."""
     times: Dict[str, List[float]] = {label: [] for label in fns}
+    minflt: Dict[str, List[int]] = {label: [] for label in fns}
     for _ in range(reps):
         for label, fn in fns.items():
+            before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
             start = time.perf_counter()
             fn()
             times[label].append(time.perf_counter() - start)
+            minflt[label].append(
+                resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+    if faults is not None:
+        faults.update({label: statistics.median(n)
+                       for label, n in minflt.items()})
     return {label: statistics.median(t) for label, t in times.items()}
 
 
@@ -190,25 +199,30 @@ def bench_read(work: str, quick: bool) -> Dict[str, Any]:
             ("JPEG files folder, clips",
              (lambda: jpeg_folder(clip), clip_frames)),
         ])
+        faults: Dict[str, float] = {}
         seconds = interleaved_medians(
-            {label: fn for label, (fn, _) in runs.items()}, reps)
+            {label: fn for label, (fn, _) in runs.items()}, reps, faults)
         fps = {label: count / seconds[label]
                for label, (_, count) in runs.items()}
         limit_whole = fps["decode-only limit, whole items"]
         limit_clip = fps["decode-only limit, 16-frame clips"]
         kept_whole = fps["decode-only limit, item's frames kept"]
         kept_clip = fps["decode-only limit, clip's frames kept"]
+        faults_per_frame = {label: faults[label] / count
+                            for label, (_, count) in runs.items()}
         rows = [[label, value,
                  value / (limit_clip if "clip" in label else limit_whole),
-                 value / (kept_clip if "clip" in label else kept_whole)]
+                 value / (kept_clip if "clip" in label else kept_whole),
+                 faults_per_frame[label]]
                 for label, value in fps.items()]
         table(f"read {name} ({items} items x {frames} frames, median of "
               f"{reps}, interleaved)",
-              ["what", "frames/s", "x decode-only", "x decode-only kept"],
-              rows)
+              ["what", "frames/s", "x decode-only", "x decode-only kept",
+               "page faults/frame"], rows)
         whole = fps["gulpio directory[id], whole items"]
         clips = fps["gulpio directory[id, slice], clips"]
         results[name] = {"frames_per_s": fps,
+                         "page_faults_per_frame": faults_per_frame,
                          "whole_vs_decode_only": whole / limit_whole,
                          "whole_vs_decode_only_kept": whole / kept_whole,
                          "clip_vs_decode_only": clips / limit_clip,

@@ -201,3 +201,26 @@ def test_long_video_is_ingested_with_a_few_frames_in_memory(tmp_path, monkeypatc
     assert report.written == ["long"]
     assert GulpDirectory(str(tmp_path / "out")).num_frames("long") == 300
     assert 1 <= peak[0] <= 12
+
+
+def test_whole_items_are_prefetched_one_at_a_time(tmp_path):
+    # Lists of frames (a custom adapter's long videos, say) must not pile up
+    # in the prefetch queue the way single frames may.
+    class Counting:
+        produced = 0
+
+        def __len__(self):
+            return 12
+
+        def iter_data(self, slice_element=None):
+            for i in range(12):
+                Counting.produced += 1
+                yield {"id": i, "meta": {}, "frames": frames_of(2, i)}
+
+    ahead = []
+    chunk = GulpChunk(*chunk_files(str(tmp_path)))
+    report = ChunkWriter(Counting()).write_chunk(
+        chunk, slice(0, 12),
+        on_item=lambda: ahead.append(Counting.produced - len(ahead) - 1))
+    assert len(report.written) == 12
+    assert max(ahead) <= 2

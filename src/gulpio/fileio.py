@@ -921,6 +921,9 @@ class _Prefetcher:
         self._items = items
         self._queue: "queue.Queue" = queue.Queue(maxsize=depth)
         self._stop = threading.Event()
+        # Whole items (lists of frames) wait one at a time, as frames of a
+        # long video could fill the memory otherwise.
+        self._whole_item_slot = threading.Semaphore(1)
         self._thread = threading.Thread(target=self._produce, daemon=True,
                                         name="gulpio-prefetch")
         self._stream_open = False
@@ -939,6 +942,9 @@ class _Prefetcher:
             for item in self._items:
                 frames = item["frames"]
                 if not _is_stream(frames):
+                    while not self._whole_item_slot.acquire(timeout=0.1):
+                        if self._stop.is_set():
+                            return
                     if not self._put("item", item):
                         return
                     continue
@@ -983,6 +989,8 @@ class _Prefetcher:
             if kind == "start":
                 self._stream_open = True
                 value = dict(value, frames=self._frames())
+            else:
+                self._whole_item_slot.release()
             yield value
 
     def _frames(self) -> Iterator[Any]:
