@@ -147,6 +147,15 @@ def test_writer_stores_streamed_items_and_skips_failing_ones(tmp_path):
     assert size == offset + length  # nothing of "b" is left in the file
 
 
+def test_a_stream_without_frames_is_skipped(tmp_path):
+    adapter = StreamAdapter([("a", frames_of(2), None), ("empty", [], None)])
+    chunk = GulpChunk(*chunk_files(str(tmp_path)))
+    report = ChunkWriter(adapter).write_chunk(chunk, slice(0, 2))
+    assert report.written == ["a"]
+    assert report.skipped == [("empty", "no frames")]
+    assert GulpDirectory(str(tmp_path)).ids() == ["a"]
+
+
 def test_other_errors_of_a_stream_stop_the_run(tmp_path):
     adapter = StreamAdapter([("a", frames_of(4), RuntimeError("disk on fire"))])
     chunk = GulpChunk(*chunk_files(str(tmp_path)))

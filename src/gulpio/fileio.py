@@ -884,7 +884,8 @@ class ChunkWriter:
                 reason = None
                 if _is_stream(frames):
                     try:
-                        output_chunk.append(id_, item["meta"], frames)
+                        output_chunk.append(id_, item["meta"], _not_empty(
+                            frames, item.get("skip_reason")))
                     except ItemSkipped as exc:
                         reason = str(exc)
                 elif len(frames) > 0:
@@ -904,6 +905,18 @@ class ChunkWriter:
 def _is_stream(frames: Any) -> bool:
     """Frames given as an iterator (decoded on demand), not a list."""
     return not hasattr(frames, "__len__")
+
+
+def _not_empty(frames: Iterator[Any], reason: Optional[str]) -> Iterator[Any]:
+    """``frames``, raising ItemSkipped at the end if there was none (an
+    item without frames is skipped, whether its frames come as a list or
+    one at a time)."""
+    count = 0
+    for frame in frames:
+        count += 1
+        yield frame
+    if not count:
+        raise ItemSkipped(str(reason or "no frames"))
 
 
 class _Prefetcher:
