@@ -249,20 +249,17 @@ class ItemListAdapter(AbstractDatasetAdapter):
             if frames is None:
                 yield self._load_item(item)
             else:
+                # 'skip_reason' is what the writer reports if no frame comes.
                 yield {"id": item["id"], "meta": item["meta"],
-                       "frames": self._guarded(item, frames)}
+                       "frames": self._guarded(item, frames),
+                       "skip_reason": self._skip_reason(item, None)}
 
     def _guarded(self, item: Item, frames: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
-        count = 0
         try:
-            for frame in frames:
-                count += 1
-                yield frame
+            yield from frames
         except Exception as exc:  # any per-item failure becomes a reported skip
             logger.debug("item %s cannot be loaded", item["id"], exc_info=True)
             raise ItemSkipped(self._skip_reason(item, exc)) from exc
-        if not count:
-            raise ItemSkipped(self._skip_reason(item, None))
 
     def finalize(self) -> None:
         """Called once in the parent after ingestion: writes ``label2idx.json``."""
@@ -371,7 +368,23 @@ class _AllMetaMixin:
         self.items = [{"id": meta["id"], "meta": meta} for meta in metas]
 
 
-class _Video20BNAdapter(_AllMetaMixin, Custom20BNAdapterMixin, ItemListAdapter):
+class _DecodedVideoMixin:
+    """Video adapters: frames come from ``_decoder(item)``, a generator, so
+    the writer can store them while the rest of the video is decoded."""
+
+    def _decoder(self, item: Item) -> Iterator[np.ndarray]:
+        raise NotImplementedError
+
+    def load_frames(self, item: Item) -> List[np.ndarray]:
+        return list(self._decoder(item))
+
+    def frame_iterator(self, item: Item) -> Optional[Iterator[np.ndarray]]:
+        if type(self).load_frames is not _DecodedVideoMixin.load_frames:
+            return None  # a subclass loads frames its own way
+        return self._decoder(item)
+
+
+class _Video20BNAdapter(_DecodedVideoMixin, _AllMetaMixin, Custom20BNAdapterMixin, ItemListAdapter):
     """20BN video adapters: labelled items, one video each."""
 
     def __init__(self, folder: str, output_folder: str, shuffle: bool, frame_size: int,
@@ -396,19 +409,11 @@ class _Video20BNAdapter(_AllMetaMixin, Custom20BNAdapterMixin, ItemListAdapter):
     def item_source(self, item: Item) -> str:
         return os.path.join(self.folder, str(item["id"]))
 
-    def load_frames(self, item: Item) -> List[np.ndarray]:
-        return list(self._decoder(item))
-
-    def frame_iterator(self, item: Item) -> Optional[Iterator[np.ndarray]]:
-        if type(self).load_frames is not _Video20BNAdapter.load_frames:
-            return None  # a subclass loads frames its own way
-        return self._decoder(item)
-
     def _decoder(self, item: Item) -> Iterator[np.ndarray]:
         # A generator: finding the file fails when the frames are asked for.
         yield from _video.iter_video_frames(self.video_path(item), frame_rate=self.frame_rate,
-                                        frame_size=self.frame_size,
-                                        shm_dir_path=self.shm_dir_path)
+                                            frame_size=self.frame_size,
+                                            shm_dir_path=self.shm_dir_path)
 
 
 class Custom20BNJsonVideoAdapter(_Video20BNAdapter):
@@ -654,7 +659,7 @@ def _index_videos(folder: str, key_of_name: Callable[[str], str]) -> Dict[str, s
     return index
 
 
-class _IndexedVideoAdapter(ItemListAdapter):
+class _IndexedVideoAdapter(_DecodedVideoMixin, ItemListAdapter):
     """Videos found by scanning ``folder`` once; every frame is kept."""
 
     def _setup(self, json_file: str, folder: str, shuffle: bool,
@@ -671,20 +676,12 @@ class _IndexedVideoAdapter(ItemListAdapter):
     def _key_of(name: str) -> str:
         raise NotImplementedError
 
-    def load_frames(self, item: Item) -> List[np.ndarray]:
-        return list(self._decoder(item))
-
-    def frame_iterator(self, item: Item) -> Optional[Iterator[np.ndarray]]:
-        if type(self).load_frames is not _IndexedVideoAdapter.load_frames:
-            return None  # a subclass loads frames its own way
-        return self._decoder(item)
-
     def _decoder(self, item: Item) -> Iterator[np.ndarray]:
         if not item["path"]:
             raise VideoNotFound(f"no video file {self.item_source(item)}")
         yield from _video.iter_video_frames(item["path"], frame_rate=None,
-                                        frame_size=self.frame_size,
-                                        shm_dir_path=self.shm_dir_path)
+                                            frame_size=self.frame_size,
+                                            shm_dir_path=self.shm_dir_path)
 
 
 class ActivitynetAdapter(_IndexedVideoAdapter):
