@@ -98,6 +98,13 @@ def _random_box(height: int, width: int, crop_h: int,
     return top, left
 
 
+def _along_row(values: np.ndarray, width: int) -> np.ndarray:
+    """``values`` (one per channel) repeated for ``width`` pixels of a row."""
+    row = np.empty(width * len(values), dtype=values.dtype)
+    row.reshape(width, len(values))[...] = values
+    return row
+
+
 def _frame_shape(frames: Sequence[np.ndarray]) -> Tuple[int, int]:
     if len(frames) == 0:
         raise ValueError("a video transform got a clip without frames")
@@ -240,11 +247,11 @@ class UnitNorm:
             out -= mean[0]
             out *= np.float32(1.0) / std[0]
         else:
-            # Per-channel values tiled along a row: numpy then runs long
+            # Per-channel values repeated along a row: numpy then runs long
             # contiguous inner loops instead of ones of length C.
             rows = out.reshape(out.shape[0], -1)
-            rows -= np.tile(mean, img.shape[1])
-            rows *= np.tile(np.float32(1.0) / std, img.shape[1])
+            rows -= _along_row(mean, img.shape[1])
+            rows *= _along_row(np.float32(1.0) / std, img.shape[1])
         return out
 
     def __repr__(self) -> str:
