@@ -233,3 +233,38 @@ def test_whole_items_are_prefetched_one_at_a_time(tmp_path):
         on_item=lambda: ahead.append(Counting.produced - len(ahead) - 1))
     assert len(report.written) == 12
     assert max(ahead) <= 2
+
+
+def test_a_frame_iterator_that_fails_before_its_first_frame_skips_the_item(tmp_path):
+    # An override of the hook may open the video before it returns the
+    # iterator; its error must skip the item as load_frames' error does.
+    json_path, videos = _media.make_20bn_json_dataset(
+        str(tmp_path), [("a", "x"), ("b", "x"), ("c", "x")], num_frames=6)
+    os.remove(os.path.join(videos, "b", "b.mp4"))
+
+    class Eager(Custom20BNJsonVideoAdapter):
+        def frame_iterator(self, item):
+            path = os.path.join(videos, item["id"], item["id"] + ".mp4")
+            if not os.path.exists(path):
+                raise OSError(f"cannot open {path}")
+            return super().frame_iterator(item)
+
+    out = str(tmp_path / "out")
+    report = GulpIngestor(Eager(json_path, videos, out), out, 3, 1)()
+    assert report.written == ["a", "c"]
+    assert [id_ for id_, _ in report.skipped] == ["b"]
+    assert "b.mp4" in report.skipped[0][1]
+    assert GulpDirectory(out).ids() == ["a", "c"]
+
+
+class Stop(BaseException):
+    """Not an Exception: like SystemExit or KeyboardInterrupt."""
+
+
+def test_a_base_exception_from_a_stream_reaches_the_caller_as_itself(tmp_path):
+    adapter = StreamAdapter([("a", frames_of(3), None),
+                             ("b", frames_of(4), Stop("stop now"))])
+    chunk = GulpChunk(*chunk_files(str(tmp_path)))
+    with pytest.raises(Stop, match="stop now"):
+        ChunkWriter(adapter).write_chunk(chunk, slice(0, 2))
+    assert os.listdir(tmp_path) == []

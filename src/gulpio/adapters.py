@@ -196,17 +196,20 @@ class ItemListAdapter(AbstractDatasetAdapter):
             yield self._load_item(item)
 
     def _load_item(self, item: Item) -> Dict[str, Any]:
-        result = {"id": item["id"], "meta": item["meta"], "frames": []}
         try:
             frames = self.load_frames(item)
         except Exception as exc:  # any per-item failure becomes a reported skip
-            logger.debug("item %s cannot be loaded", item["id"], exc_info=True)
-            result["skip_reason"] = self._skip_reason(item, exc)
-            return result
+            return self._skipped(item, exc)
+        result = {"id": item["id"], "meta": item["meta"], "frames": frames}
         if not frames:
             result["skip_reason"] = self._skip_reason(item, None)
-        result["frames"] = frames
         return result
+
+    def _skipped(self, item: Item, exc: BaseException) -> Dict[str, Any]:
+        """The result for an item that failed to load: no frames, and why."""
+        logger.debug("item %s cannot be loaded", item["id"], exc_info=exc)
+        return {"id": item["id"], "meta": item["meta"], "frames": [],
+                "skip_reason": self._skip_reason(item, exc)}
 
     def _skip_reason(self, item: Item, exc: Optional[BaseException]) -> str:
         """Why ``item`` is skipped: ``exc``'s message (or "no frames"),
@@ -245,7 +248,11 @@ class ItemListAdapter(AbstractDatasetAdapter):
         if slice_element is None:
             slice_element = slice(0, len(self))
         for item in self.items[slice_element]:
-            frames = self.frame_iterator(item)
+            try:
+                frames = self.frame_iterator(item)
+            except Exception as exc:  # as from load_frames: a reported skip
+                yield self._skipped(item, exc)
+                continue
             if frames is None:
                 yield self._load_item(item)
             else:

@@ -1013,7 +1013,7 @@ class _Prefetcher:
                 yield value
                 continue
             self._stream_open = False
-            if kind == "fail":
+            if kind in ("fail", "error"):
                 raise value
             if kind != "end":
                 raise RuntimeError(f"gulpio prefetch: {kind!r} inside a stream")
