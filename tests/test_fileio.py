@@ -14,14 +14,15 @@ import cv2
 import numpy as np
 import pytest
 
-from gulpio import GulpChunk, GulpDirectory, GulpIngestor
+from gulpio import GulpChunk, GulpDirectory, GulpIngestor, _format
 from gulpio.errors import (CorruptMetaError, DuplicateIdError,
                            FrameDecodeError, GulpIdNotFoundError,
-                           GulpIOEmptyFolder, MissingChunkFileError)
+                           GulpIOEmptyFolder, InvalidInputError,
+                           MissingChunkFileError)
 from gulpio.fileio import (ChunkWriter, ImgInfo, JSONSerializer,
                            PickleSerializer, calculate_chunk_slices,
                            extract_input_for_getitem, json_serializer,
-                           pickle_serializer)
+                           pickle_serializer, remove_incomplete_chunks)
 
 
 def scene(height, width, t=0, channels=3):
@@ -632,3 +633,55 @@ def test_sigkill_while_writing(tmp_path, frames3, mode, delay):
     assert not [n for n in os.listdir(tmp_path) if n.endswith(".incomplete")]
     directory = check_directory_is_consistent(str(tmp_path))
     assert "after" in directory
+
+
+def test_meta_that_cannot_be_stored_is_refused_naming_the_item(tmp_path, frames3):
+    write_chunk(tmp_path, [("keep", {}, frames3)])
+    chunk = GulpDirectory(str(tmp_path)).new_chunks(1)[0]
+    with pytest.raises(InvalidInputError,
+                       match=r"meta data of id 'bad' cannot be stored in .*meta_1"):
+        with chunk.open("wb"):
+            chunk.append("fine", {"n": 1}, frames3)
+            chunk.append("bad", {"n": np.int64(2)}, frames3)
+    assert sorted(os.listdir(tmp_path)) == ["data_0.gulp", "meta_0.gmeta"]
+    assert GulpDirectory(str(tmp_path)).ids() == ["keep"]
+    pickled = GulpChunk(str(tmp_path / "data_1.gulp"), str(tmp_path / "meta_1.gmeta"),
+                        serializer=pickle_serializer)
+    with pytest.raises(InvalidInputError, match="id 'lambda'"):
+        with pickled.open("wb"):
+            pickled.append("lambda", {"f": lambda: 0}, frames3)
+    assert sorted(os.listdir(tmp_path)) == ["data_0.gulp", "meta_0.gmeta"]
+
+
+class FailingSerializer(JSONSerializer):
+    """Writes nothing: as if the disk filled up while the meta was stored."""
+
+    def dump(self, thing, file_name):
+        with open(file_name, "w") as fp:
+            fp.write("{")
+        raise OSError(28, "No space left on device", file_name)
+
+
+def test_a_meta_file_that_fails_to_write_leaves_the_folder_as_it_was(tmp_path, frames3):
+    write_chunk(tmp_path, [("keep", {}, frames3)])
+    before = {name: (tmp_path / name).read_bytes() for name in os.listdir(tmp_path)}
+    for number in (1, 0):  # a new chunk, then overwriting the existing one
+        target = GulpChunk(*_format.chunk_paths(str(tmp_path), number),
+                           serializer=FailingSerializer())
+        with pytest.raises(OSError, match="No space left"):
+            with target.open("wb"):
+                target.append("new", {}, frames3)
+        assert {name: (tmp_path / name).read_bytes()
+                for name in os.listdir(tmp_path)} == before
+    assert GulpDirectory(str(tmp_path)).ids() == ["keep"]
+
+
+def test_leftovers_with_a_doubled_suffix_are_found_and_removed(tmp_path, frames3):
+    write_chunk(tmp_path, [("keep", {}, frames3)])
+    (tmp_path / "meta_1.gmeta.incomplete.incomplete").write_text("{")
+    (tmp_path / "data_1.gulp.incomplete").write_bytes(b"\xff\xd8")
+    assert GulpDirectory(str(tmp_path)).ids() == ["keep"]
+    removed = remove_incomplete_chunks(str(tmp_path))
+    assert [os.path.basename(p) for p in removed] == [
+        "data_1.gulp.incomplete", "meta_1.gmeta.incomplete.incomplete"]
+    assert sorted(os.listdir(tmp_path)) == ["data_0.gulp", "meta_0.gmeta"]

@@ -30,7 +30,8 @@ ImgInfo = namedtuple("ImgInfo", ["loc", "pad", "length"])
 _DATA_RE = re.compile(r"^data_(\d+)\.gulp$")
 _META_RE = re.compile(r"^meta_(\d+)\.gmeta$")
 _INCOMPLETE_RE = re.compile(
-    r"^(?:data_(\d+)\.gulp|meta_(\d+)\.gmeta)" + re.escape(INCOMPLETE_SUFFIX) + "$")
+    r"^(?:data_(\d+)\.gulp|meta_(\d+)\.gmeta)"
+    r"(?:" + re.escape(INCOMPLETE_SUFFIX) + ")+$")
 
 
 def pad_length(num_bytes: int) -> int:

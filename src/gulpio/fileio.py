@@ -41,8 +41,8 @@ from ._index import ChunkIndex, DirectoryIndex, gc_paused, load_chunk_index
 from ._jpeg import (check_reduction, decode_clip, decode_records,
                     encode_frame, prepare_heap)
 from .errors import (CorruptMetaError, DuplicateIdError, GulpError,
-                     GulpIdNotFoundError, GulpIOEmptyFolder, ItemSkipped,
-                     MissingChunkFileError)
+                     GulpIdNotFoundError, GulpIOEmptyFolder,
+                     InvalidInputError, ItemSkipped, MissingChunkFileError)
 
 __all__ = [
     "ImgInfo", "AbstractSerializer", "JSONSerializer", "PickleSerializer",
@@ -83,6 +83,10 @@ class AbstractSerializer(ABC):
     def dump(self, thing: Any, file_name: str) -> None:
         """Store ``thing`` in ``file_name``."""
 
+    def _check_storable(self, thing: Any) -> None:
+        """Raise ``TypeError`` or ``ValueError`` when ``thing`` cannot be
+        stored.  Serializers that cannot tell before ``dump`` do nothing."""
+
 
 class JSONSerializer(AbstractSerializer):
     """JSON meta files, written byte for byte as ``json.dump`` writes them
@@ -115,6 +119,9 @@ class JSONSerializer(AbstractSerializer):
     def dump(self, thing: Any, file_name: str) -> None:
         _replace_atomically(file_name, self.dumps(thing).encode("ascii"))
 
+    def _check_storable(self, thing: Any) -> None:
+        self.dumps(thing)
+
 
 class PickleSerializer(AbstractSerializer):
     """Pickled meta files (not interchangeable with JSON ones)."""
@@ -129,6 +136,12 @@ class PickleSerializer(AbstractSerializer):
 
     def dump(self, thing: Any, file_name: str) -> None:
         _replace_atomically(file_name, pickle.dumps(thing))
+
+    def _check_storable(self, thing: Any) -> None:
+        try:
+            pickle.dumps(thing)
+        except (pickle.PicklingError, AttributeError) as exc:
+            raise TypeError(str(exc)) from exc
 
 
 json_serializer = JSONSerializer()
@@ -374,6 +387,7 @@ class GulpChunk:
     @contextmanager
     def _open_new(self) -> Iterator[Any]:
         tmp_path = _format.incomplete_path(self.data_file_path)
+        meta_tmp_path = _format.incomplete_path(self.meta_file_path)
         fp = open(tmp_path, "wb")
         self.fp, self._flag, self._position = fp, "wb", 0
         self._meta_dict = OrderedDict()
@@ -384,8 +398,11 @@ class GulpChunk:
             os.fsync(fp.fileno())
             fp.close()
             if self._meta_dict:
+                # The meta file is written before anything is renamed, so a
+                # meta dict that cannot be stored leaves the folder as it was.
+                self.serializer.dump(self._meta_dict, meta_tmp_path)
                 os.replace(tmp_path, self.data_file_path)
-                self.serializer.dump(self._meta_dict, self.meta_file_path)
+                os.replace(meta_tmp_path, self.meta_file_path)
             else:
                 logger.info("chunk %s: nothing was written, no files made",
                             self.data_file_path)
@@ -397,10 +414,11 @@ class GulpChunk:
                 fp.close()
             if not committed:
                 self._meta_dict = None
-                if os.path.exists(tmp_path):
-                    os.remove(tmp_path)
-                logger.warning("chunk %s was not written: the write was "
-                               "interrupted", self.data_file_path)
+                for path in (tmp_path, meta_tmp_path):
+                    if os.path.exists(path):
+                        os.remove(path)
+                logger.warning("chunk %s was not written: the write failed "
+                               "or was interrupted", self.data_file_path)
 
     @contextmanager
     def _open_for_appending(self) -> Iterator[Any]:
@@ -469,12 +487,28 @@ class GulpChunk:
         cut off again and the exception propagates; the chunk is as before.
         Appending an id that is already in the chunk adds its frames and
         another meta dict.
+
+        Raises
+        ------
+        InvalidInputError
+            When the chunk's serializer cannot store ``meta_data`` (checked
+            before any frame is written).
+        ValueError
+            When a frame cannot be encoded (naming the id and frame).
         """
         if self.fp is None or self._flag == "rb":
             raise GulpError(
                 f"chunk {self.data_file_path} is not open for writing; use "
                 "`with chunk.open('wb'):`")
         id_ = str(id_)
+        check = getattr(self.serializer, "_check_storable", None)
+        try:
+            if check is not None:
+                check(meta_data)
+        except (TypeError, ValueError) as exc:
+            raise InvalidInputError(
+                f"meta data of id {id_!r} cannot be stored in "
+                f"{self.meta_file_path}: {exc}") from exc
         start = position = self._position
         infos = []
         write = self.fp.write
