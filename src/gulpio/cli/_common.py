@@ -14,6 +14,7 @@ Exit statuses (documented in ``docs/cli.rst``):
 import inspect
 import logging
 import os
+import string
 import sys
 import tempfile
 import traceback
@@ -271,6 +272,30 @@ def run_command(prog: str, doc: str, argv: Optional[Sequence[str]],
     return EXIT_SKIPPED if report.skipped else EXIT_OK
 
 
+# ------------------------------------------------- shared usage text
+# docopt reads a command's options from its usage text, so the ingestion
+# commands write ``$NAME`` in their docstrings for the lines they share.
+_USAGE_PIECES = {
+    "OUTPUT_DIRECTORY":
+        "    <output_directory>    Gulp directory to write (created if needed; chunks\n"
+        "                          already there are kept and new ones added after them).",
+    "SHM_DIR_OPTION":
+        "    --shm_dir=<dir>         Temporary folder for the ffmpeg fallback\n"
+        "                            [default: /dev/shm].",
+    "FINAL_OPTIONS":
+        "    --remove_duplicates     Skip ids repeated in the input or already in\n"
+        "                            <output_directory> (use it to resume a run).\n"
+        "    --verbose               Log everything, with tracebacks.\n"
+        "    -h --help               Show this text.\n"
+        "    --version               Show the version.",
+}
+
+
+def usage_text(doc: str) -> str:
+    """A command's docstring with the shared ``$NAME`` lines filled in."""
+    return string.Template(doc).substitute(_USAGE_PIECES)
+
+
 # ------------------------------------------------- shared option handling
 def common_job(args: Args, make_adapter: Callable[[], Any], output_key: str = "<output_directory>",
                per_chunk_key: str = "--videos_per_chunk", drop_duplicates: bool = False) -> IngestJob:
@@ -280,6 +305,17 @@ def common_job(args: Args, make_adapter: Callable[[], Any], output_key: str = "<
                      items_per_chunk=to_positive_int(args[per_chunk_key], per_chunk_key),
                      num_workers=to_positive_int(args["--num_workers"], "--num_workers"),
                      drop_duplicates=drop_duplicates)
+
+
+def video_adapter_kwargs(args: Args) -> Dict[str, Any]:
+    """Keyword arguments of the 20BN video adapters from the options that
+    gulp_20bn_json_videos and gulp_20bn_csv_webm share."""
+    return dict(folder=args["<videos_directory>"], output_folder=args["<output_directory>"],
+                shuffle=args["--shuffle"],
+                frame_size=to_size(args["--frame_size"], "--frame_size"),
+                frame_rate=to_frame_rate(args["--frame_rate"]),
+                shm_dir_path=args["--shm_dir"], label_name=args["--label_name"],
+                remove_duplicate_ids=args["--remove_duplicates"])
 
 
 # ------------------------------------------- scripts of gulp_register_adapter

@@ -12,8 +12,7 @@ Usage:
 Arguments:
     <input_csv>           ";"-separated "id;label" lines.
     <jpeg_directory>      Folder with one sub-folder of .jpg frames per id.
-    <output_directory>    Gulp directory to write (created if needed; chunks
-                          already there are kept and new ones added after them).
+$OUTPUT_DIRECTORY
 
 Options:
     --videos_per_chunk=<n>  Videos in one chunk [default: 100].
@@ -22,11 +21,7 @@ Options:
                             size [default: -1].
     --shuffle               Shuffle the videos before writing.
     --shm_dir=<dir>         Unused; accepted for compatibility [default: /dev/shm].
-    --remove_duplicates     Skip ids repeated in the input or already in
-                            <output_directory> (use it to resume a run).
-    --verbose               Log everything, with tracebacks.
-    -h --help               Show this text.
-    --version               Show the version.
+$FINAL_OPTIONS
 
 Exit status: 0 all written, 3 some items skipped (listed), 1 bad input,
 2 usage error.
@@ -36,6 +31,7 @@ from typing import Any, Dict, Optional, Sequence
 from ..adapters import Custom20BNCsvJpegAdapter
 from . import _common
 
+__doc__ = _common.usage_text(__doc__)
 PROG = "gulp_20bn_csv_jpeg"
 
 

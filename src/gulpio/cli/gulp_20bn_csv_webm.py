@@ -12,8 +12,7 @@ Usage:
 Arguments:
     <input_csv>           ";"-separated "id;label" lines.
     <videos_directory>    Folder holding <id>.webm files.
-    <output_directory>    Gulp directory to write (created if needed; chunks
-                          already there are kept and new ones added after them).
+$OUTPUT_DIRECTORY
 
 Options:
     --videos_per_chunk=<n>  Videos in one chunk [default: 100].
@@ -25,14 +24,9 @@ Options:
     --shuffle               Shuffle the videos before writing.
     --extend                Accepted for compatibility: new chunks are always
                             added after existing ones.
-    --shm_dir=<dir>         Temporary folder for the ffmpeg fallback
-                            [default: /dev/shm].
+$SHM_DIR_OPTION
     --label_name=<key>      Key under which the label is stored [default: label].
-    --remove_duplicates     Skip ids repeated in the input or already in
-                            <output_directory> (use it to resume a run).
-    --verbose               Log everything, with tracebacks.
-    -h --help               Show this text.
-    --version               Show the version.
+$FINAL_OPTIONS
 
 Exit status: 0 all written, 3 some videos skipped (listed), 1 bad input,
 2 usage error.
@@ -42,16 +36,12 @@ from typing import Any, Dict, Optional, Sequence
 from ..adapters import Custom20BNCsvWebmAdapter
 from . import _common
 
+__doc__ = _common.usage_text(__doc__)
 PROG = "gulp_20bn_csv_webm"
 
 
 def plan(args: Dict[str, Any]) -> _common.IngestJob:
-    kwargs = dict(csv_file=args["<input_csv>"], folder=args["<videos_directory>"],
-                  output_folder=args["<output_directory>"], shuffle=args["--shuffle"],
-                  frame_size=_common.to_size(args["--frame_size"], "--frame_size"),
-                  frame_rate=_common.to_frame_rate(args["--frame_rate"]),
-                  shm_dir_path=args["--shm_dir"], label_name=args["--label_name"],
-                  remove_duplicate_ids=args["--remove_duplicates"])
+    kwargs = dict(csv_file=args["<input_csv>"], **_common.video_adapter_kwargs(args))
     return _common.common_job(args, lambda: Custom20BNCsvWebmAdapter(**kwargs))
 
 

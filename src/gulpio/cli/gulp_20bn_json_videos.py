@@ -12,8 +12,7 @@ Usage:
 Arguments:
     <input_json>          JSON list of {"id": ..., "<label_name>": ...} objects.
     <videos_directory>    Folder with one sub-folder per id holding its .mp4.
-    <output_directory>    Gulp directory to write (created if needed; chunks
-                          already there are kept and new ones added after them).
+$OUTPUT_DIRECTORY
 
 Options:
     --videos_per_chunk=<n>  Videos in one chunk [default: 100].
@@ -25,15 +24,10 @@ Options:
     --shuffle               Shuffle the videos before writing.
     --extend                Accepted for compatibility: new chunks are always
                             added after existing ones.
-    --shm_dir=<dir>         Temporary folder for the ffmpeg fallback
-                            [default: /dev/shm].
+$SHM_DIR_OPTION
     --label_name=<key>      Key of the label in the JSON objects
                             [default: template].
-    --remove_duplicates     Skip ids repeated in the input or already in
-                            <output_directory> (use it to resume a run).
-    --verbose               Log everything, with tracebacks.
-    -h --help               Show this text.
-    --version               Show the version.
+$FINAL_OPTIONS
 
 Exit status: 0 all written, 3 some videos skipped (listed), 1 bad input,
 2 usage error.
@@ -43,16 +37,12 @@ from typing import Any, Dict, Optional, Sequence
 from ..adapters import Custom20BNJsonVideoAdapter
 from . import _common
 
+__doc__ = _common.usage_text(__doc__)
 PROG = "gulp_20bn_json_videos"
 
 
 def plan(args: Dict[str, Any]) -> _common.IngestJob:
-    kwargs = dict(json_file=args["<input_json>"], folder=args["<videos_directory>"],
-                  output_folder=args["<output_directory>"], shuffle=args["--shuffle"],
-                  frame_size=_common.to_size(args["--frame_size"], "--frame_size"),
-                  frame_rate=_common.to_frame_rate(args["--frame_rate"]),
-                  shm_dir_path=args["--shm_dir"], label_name=args["--label_name"],
-                  remove_duplicate_ids=args["--remove_duplicates"])
+    kwargs = dict(json_file=args["<input_json>"], **_common.video_adapter_kwargs(args))
     return _common.common_job(args, lambda: Custom20BNJsonVideoAdapter(**kwargs))
 
 

@@ -12,8 +12,7 @@ Usage:
 Arguments:
     <input_json>          ActivityNet's JSON file (.json or .json.gz).
     <videos_directory>    Folder holding the videos.
-    <output_directory>    Gulp directory to write (created if needed; chunks
-                          already there are kept and new ones added after them).
+$OUTPUT_DIRECTORY
 
 Options:
     --videos_per_chunk=<n>  Videos in one chunk [default: 100].
@@ -21,15 +20,10 @@ Options:
     --image_size=<px>       Shorter edge of the stored frames, -1 keeps the
                             size [default: -1].
     --shuffle               Shuffle the videos before writing.
-    --shm_dir=<dir>         Temporary folder for the ffmpeg fallback
-                            [default: /dev/shm].
+$SHM_DIR_OPTION
     --phase=<subset>        Subset to gulp: training, validation or testing
                             [default: training].
-    --remove_duplicates     Skip ids repeated in the input or already in
-                            <output_directory> (use it to resume a run).
-    --verbose               Log everything, with tracebacks.
-    -h --help               Show this text.
-    --version               Show the version.
+$FINAL_OPTIONS
 
 Exit status: 0 all written, 3 some videos skipped (listed), 1 bad input,
 2 usage error.
@@ -39,6 +33,7 @@ from typing import Any, Dict, Optional, Sequence
 from ..adapters import ActivitynetAdapter
 from . import _common
 
+__doc__ = _common.usage_text(__doc__)
 PROG = "gulp_activitynet"
 
 

@@ -10,8 +10,7 @@ Usage:
 
 Arguments:
     <images_directory>    Folder with one sub-folder of images per label.
-    <output_directory>    Gulp directory to write (created if needed; chunks
-                          already there are kept and new ones added after them).
+$OUTPUT_DIRECTORY
 
 Options:
     --images_per_chunk=<n>  Images in one chunk [default: 100].
@@ -19,11 +18,7 @@ Options:
     --image_size=<px>       Shorter edge of the stored images, -1 keeps the
                             size [default: -1].
     --shuffle               Shuffle the images before writing.
-    --remove_duplicates     Skip ids repeated in the input or already in
-                            <output_directory> (use it to resume a run).
-    --verbose               Log everything, with tracebacks.
-    -h --help               Show this text.
-    --version               Show the version.
+$FINAL_OPTIONS
 
 Exit status: 0 all written, 3 some images skipped (listed), 1 bad input,
 2 usage error.
@@ -33,6 +28,7 @@ from typing import Any, Dict, Optional, Sequence
 from ..adapters import ImageFolderAdapter
 from . import _common
 
+__doc__ = _common.usage_text(__doc__)
 PROG = "gulp_image_folder"
 
 

@@ -11,8 +11,7 @@ Usage:
 
 Arguments:
     <image_list_file>     Text file of "path,label" lines.
-    <output_directory>    Gulp directory to write (created if needed; chunks
-                          already there are kept and new ones added after them).
+$OUTPUT_DIRECTORY
 
 Options:
     --images_per_chunk=<n>  Images in one chunk [default: 100].
@@ -22,11 +21,7 @@ Options:
     --root_path=<dir>       Folder the paths are relative to (default: the
                             current directory).
     --shuffle               Shuffle the images before writing.
-    --remove_duplicates     Skip ids repeated in the input or already in
-                            <output_directory> (use it to resume a run).
-    --verbose               Log everything, with tracebacks.
-    -h --help               Show this text.
-    --version               Show the version.
+$FINAL_OPTIONS
 
 Exit status: 0 all written, 3 some images skipped (listed), 1 bad input,
 2 usage error.
@@ -36,6 +31,7 @@ from typing import Any, Dict, Optional, Sequence
 from ..adapters import ImageListAdapter
 from . import _common
 
+__doc__ = _common.usage_text(__doc__)
 PROG = "gulp_image_list"
 
 

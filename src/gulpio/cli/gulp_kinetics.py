@@ -13,8 +13,7 @@ Usage:
 Arguments:
     <input_json>          Kinetics' JSON file (.json or .json.gz).
     <videos_directory>    Folder with one sub-folder of videos per class.
-    <output_directory>    Gulp directory to write (created if needed; chunks
-                          already there are kept and new ones added after them).
+$OUTPUT_DIRECTORY
 
 Options:
     --videos_per_chunk=<n>  Videos in one chunk [default: 100].
@@ -22,13 +21,8 @@ Options:
     --image_size=<px>       Shorter edge of the stored frames, -1 keeps the
                             size [default: -1].
     --shuffle               Shuffle the videos before writing.
-    --shm_dir=<dir>         Temporary folder for the ffmpeg fallback
-                            [default: /dev/shm].
-    --remove_duplicates     Skip ids repeated in the input or already in
-                            <output_directory> (use it to resume a run).
-    --verbose               Log everything, with tracebacks.
-    -h --help               Show this text.
-    --version               Show the version.
+$SHM_DIR_OPTION
+$FINAL_OPTIONS
 
 Exit status: 0 all written, 3 some videos skipped (listed), 1 bad input,
 2 usage error.
@@ -38,6 +32,7 @@ from typing import Any, Dict, Optional, Sequence
 from ..adapters import KineticsAdapter
 from . import _common
 
+__doc__ = _common.usage_text(__doc__)
 PROG = "gulp_kinetics"
 
 
