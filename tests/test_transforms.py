@@ -88,6 +88,10 @@ def test_unit_norm():
     assert np.allclose(five.mean(axis=(0, 1)), 0, atol=1e-5)
     gray = UnitNorm()(img[:, :, 0])
     assert gray.shape == (16, 20) and abs(gray.std() - 1) < 1e-4
+    cropped = img[2:14, 3:17]  # a view whose rows are not contiguous
+    assert np.allclose(UnitNorm()(cropped), UnitNorm()(cropped.copy()), atol=0)
+    empty = UnitNorm()(np.zeros((0, 4, 3), np.uint8))
+    assert empty.dtype == np.float32 and empty.shape == (0, 4, 3)
 
 
 def test_scale():

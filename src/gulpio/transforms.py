@@ -230,8 +230,10 @@ class UnitNorm:
 
     def __call__(self, img: np.ndarray) -> np.ndarray:
         _check_image(img)
+        if img.size == 0:
+            return np.empty(img.shape, dtype=np.float32)
         channels = 1 if img.ndim == 2 else img.shape[2]
-        if channels <= 4 and img.dtype in _CV_DEPTHS and img.size:
+        if channels <= 4 and img.dtype in _CV_DEPTHS:
             # OpenCV's one-pass statistics: several times faster than
             # numpy's reductions over the two leading axes of an HWC array.
             mean, std = cv2.meanStdDev(np.ascontiguousarray(img))
@@ -242,15 +244,18 @@ class UnitNorm:
             mean = data.mean(axis=0).astype(np.float32)
             std = data.std(axis=0).astype(np.float32)
         std[std == 0] = 1.0
-        out = img.astype(np.float32)
+        out = np.empty(img.shape, dtype=np.float32)
+        # Subtracting while converting to float32 saves a pass over the
+        # output; per-channel values are repeated along a row, so that numpy
+        # runs long contiguous inner loops instead of ones of length C.
+        height = img.shape[0]
+        rows = out.reshape(height, -1)
         if img.ndim == 2:
-            out -= mean[0]
-            out *= np.float32(1.0) / std[0]
+            np.subtract(img, mean[0], out=rows, dtype=np.float32)
+            rows *= np.float32(1.0) / std[0]
         else:
-            # Per-channel values repeated along a row: numpy then runs long
-            # contiguous inner loops instead of ones of length C.
-            rows = out.reshape(out.shape[0], -1)
-            rows -= _along_row(mean, img.shape[1])
+            np.subtract(img.reshape(height, -1), _along_row(mean, img.shape[1]),
+                        out=rows, dtype=np.float32)
             rows *= _along_row(np.float32(1.0) / std, img.shape[1])
         return out
 
