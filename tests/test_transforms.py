@@ -90,6 +90,10 @@ def test_unit_norm():
     assert gray.shape == (16, 20) and abs(gray.std() - 1) < 1e-4
     cropped = img[2:14, 3:17]  # a view whose rows are not contiguous
     assert np.allclose(UnitNorm()(cropped), UnitNorm()(cropped.copy()), atol=0)
+    for view in (img.transpose(1, 0, 2), np.rot90(img)):  # not C-ordered
+        normed = UnitNorm()(view)
+        assert np.allclose(normed[:, :, :2].mean(axis=(0, 1)), 0, atol=1e-5)
+        assert np.array_equal(normed, UnitNorm()(np.ascontiguousarray(view)))
     empty = UnitNorm()(np.zeros((0, 4, 3), np.uint8))
     assert empty.dtype == np.float32 and empty.shape == (0, 4, 3)
 
