@@ -175,6 +175,26 @@ def test_label_errors(tmp_path):
         GulpVideoDataset(folder, 2, 1, True)
 
 
+def test_numeric_labels_find_their_text_keys(tmp_path):
+    # label2idx.json keys are always text; the meta keeps the number
+    _gulps.write_gulp(str(tmp_path), [2, 2, 2], [3, 7, 3])
+    ds = GulpVideoDataset(str(tmp_path), 2, 1, True)
+    assert [ds[i][1] for i in range(3)] == [0, 1, 0]
+
+
+def test_empty_items_and_bad_indices(tmp_path):
+    _gulps.write_gulp(str(tmp_path), [2, 0], ["a", "a"])
+    for ds in (GulpVideoDataset(str(tmp_path), 2, 1, True),
+               GulpVideoDataset(str(tmp_path), 2, 1, True, stack=False),
+               GulpImageDataset(str(tmp_path))):
+        with pytest.raises(InvalidInputError, match="'vid1'.*has no frames"):
+            ds[1]
+        assert ds[np.int64(0)][1] == 0
+        for index in (1.0, True, "0"):
+            with pytest.raises(TypeError, match="must be integers"):
+                ds[index]
+
+
 @pytest.mark.parametrize("kwargs", [dict(num_frames=0), dict(num_frames=-2),
                                     dict(step_size=0)])
 def test_argument_errors(video_dir, kwargs):

@@ -8,6 +8,7 @@ pickling them to spawned workers is cheap.  They work unchanged under
 """
 import json
 import logging
+import numbers
 from typing import Any, Callable, List, Optional, Tuple
 
 import numpy as np
@@ -111,9 +112,17 @@ class _GulpLabelledDataset:
         try:
             return self.label2idx[label]
         except (KeyError, TypeError):
-            raise InvalidInputError(
+            pass
+        # JSON keys are strings: an adapter that stores a number as the label
+        # writes it to label2idx.json as text.
+        if isinstance(label, numbers.Number) and not isinstance(label, bool):
+            try:
+                return self.label2idx[str(label)]
+            except KeyError:
+                pass
+        raise InvalidInputError(
                 f"label {label!r} of item {id_!r} is not in "
-                f"{label2idx_path(self.data_path)}") from None
+                f"{label2idx_path(self.data_path)}")
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -124,10 +133,19 @@ class _GulpLabelledDataset:
         return self._ids.tolist()
 
     def _item(self, index: int) -> Tuple[str, int]:
+        if (not isinstance(index, (numbers.Integral, np.integer))
+                or isinstance(index, (bool, np.bool_))):
+            raise TypeError(f"dataset indices must be integers, got "
+                            f"{type(index).__name__} {index!r}")
+        index = int(index)
         n = len(self._ids)
         if not -n <= index < n:
             raise IndexError(f"index {index} is out of range for a dataset "
                              f"of {n} items")
+        if self._num_stored[index] == 0:
+            raise InvalidInputError(
+                f"item {str(self._ids[index])!r} in {self.data_path} has no "
+                "frames")
         return str(self._ids[index]), int(self._labels[index])
 
     def _load_frames(self, id_: str, slice_: Optional[slice]) -> List[np.ndarray]:
