@@ -133,6 +133,11 @@ def test_read_clip_grayscale_and_errors(video_dir):
     with pytest.raises(IndexError, match="frame index 3 is out of range for "
                                          "id 'g', which has 3 frames"):
         directory.read_clip("g", [0, 3])
+    huge = np.array([2**64 - 1], dtype=np.uint64)  # wraps to -1 as int64
+    with pytest.raises(IndexError, match=f"frame index {2**64 - 1} is out"):
+        directory.read_clip("g", huge)
+    with pytest.raises(IndexError, match="frame index -4 is out"):
+        directory.read_clip("g", np.array([-4], dtype=np.int8))
     with pytest.raises(IndexError, match="no frames"):
         directory.read_clip("g", [])
     with pytest.raises(TypeError, match="frame indices"):

@@ -223,6 +223,18 @@ def test_meta_is_a_copy(tmp_path, frames3):
     assert directory.meta("a") == {"tags": ["x"]}
 
 
+def test_meta_reads_back_alike_from_directory_and_chunk(tmp_path, frames3):
+    metas = {"none": None, "text": "just text", "dict": {"k": [1, 2]}}
+    chunk = write_chunk(tmp_path, [(id_, meta, frames3[:1])
+                                   for id_, meta in metas.items()])
+    directory = GulpDirectory(str(tmp_path))
+    with chunk.open("rb"):
+        for id_, meta in metas.items():
+            assert directory[id_][1] == chunk[id_][1] == meta
+            assert directory.meta(id_) == meta
+    assert list(directory.metas()) == [{}, "just text", {"k": [1, 2]}]
+
+
 def test_extending_a_directory_continues_numbering(tmp_path, frames3):
     write_chunk(tmp_path, [("a", {}, frames3)])
     write_chunk(tmp_path, [("b", {}, frames3)])

@@ -101,6 +101,10 @@ def test_distributed_arguments(monkeypatch):
         DistributedSampler(range(4), 2, -1)
     with pytest.raises(ValueError, match="num_replicas"):
         DistributedSampler(range(4), 0, 0)
+    with pytest.raises(ValueError, match="seed=-1"):
+        DistributedSampler(range(4), 2, 0, seed=-1)
+    with pytest.raises(ValueError, match="epoch=-2"):
+        DistributedSampler(range(4), 2, 0).set_epoch(-2)
     monkeypatch.setenv("WORLD_SIZE", "4")
     monkeypatch.setenv("RANK", "3")
     sampler = DistributedSampler(range(8), shuffle=False)

@@ -57,7 +57,7 @@ class ChunkIndex:
         One entry per frame: record offset (``int64``), padding (``uint8``)
         and padded length (``uint32``).
     metas : bytes
-        The pickled list of every item's first meta dict (``None`` when an
+        The pickled list of every item's first meta dict (``{}`` when an
         item has none).
     """
 
@@ -97,7 +97,7 @@ class ChunkIndex:
                     f"'{FRAME_INFO_KEY}' or '{META_DATA_KEY}'") from None
             ids.append(str(id_))
             counts.append(len(frame_info))
-            metas.append(meta_data[0] if meta_data else None)
+            metas.append(meta_data[0] if meta_data else {})
             flat.extend(frame_info)
         try:
             table = np.array(flat)
@@ -160,7 +160,7 @@ def _fast_parse(text: bytes, loads: Any, meta_path: str
             return None
         ids.append(id_)
         meta_data = entry[META_DATA_KEY]
-        metas.append(meta_data[0] if meta_data else None)
+        metas.append(meta_data[0] if meta_data else {})
     counts = [span.count(b"[") - 1 for span in spans]
     numbers = b"".join(spans).translate(_NUMBER_SEPARATORS)
     if numbers.translate(None, _NUMBER_CHARACTERS):

@@ -231,13 +231,15 @@ def _frame_numbers(indices: Any, num_frames: int, id_: str) -> np.ndarray:
         raise TypeError(
             f"frame indices must be a slice or a 1-D sequence of ints, got "
             f"{indices!r}")
-    numbers = numbers.astype(np.int64)
-    bad = (numbers < -num_frames) | (numbers >= num_frames)
+    # Checked before the cast, which would wrap huge unsigned values.
+    bad = numbers >= num_frames
+    if numbers.dtype.kind != "u":
+        bad |= numbers < -num_frames
     if bad.any():
         raise IndexError(
-            f"frame index {int(numbers[bad][0])} is out of range for id "
+            f"frame index {numbers[bad][0].item()} is out of range for id "
             f"{id_!r}, which has {num_frames} frames")
-    return numbers % max(num_frames, 1)
+    return numbers.astype(np.int64) % max(num_frames, 1)
 
 
 def _read_clip(fd: int, table: np.ndarray, indices: Any, id_: str,
@@ -800,9 +802,10 @@ class GulpDirectory:
         return self._index.frame_counts()
 
     def meta(self, id_: Any) -> dict:
-        """A copy of the first meta dict stored for ``id_``."""
-        meta = self._index.first_meta(self._row(id_))
-        return copy.deepcopy(meta) if meta is not None else {}
+        """A copy of the first meta dict stored for ``id_`` (as stored: a
+        ``None`` appended as meta data reads back as ``None``, as it does
+        from the chunk)."""
+        return copy.deepcopy(self._index.first_meta(self._row(id_)))
 
     def metas(self) -> Iterator[dict]:
         """The first meta dict of every item, in the order of :meth:`ids`

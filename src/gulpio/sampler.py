@@ -24,6 +24,14 @@ def _positive_int(value, name: str) -> int:
     return int(value)
 
 
+def _non_negative_int(value, name: str) -> int:
+    if (not isinstance(value, numbers.Integral) or isinstance(value, bool)
+            or value < 0):
+        raise ValueError(f"{name} should be a non-negative integer, "
+                         f"but got {name}={value!r}")
+    return int(value)
+
+
 class AbstractBaseSampler:
     """Base class: an iterable of dataset indices that knows its length."""
 
@@ -164,8 +172,8 @@ class DistributedSampler(AbstractBaseSampler):
     Raises
     ------
     ValueError
-        For a rank outside ``[0, num_replicas)`` or a non-positive
-        ``num_replicas``.
+        For a rank outside ``[0, num_replicas)``, a non-positive
+        ``num_replicas`` or a negative ``seed``.
     """
 
     def __init__(self, dataset: Sized, num_replicas: Optional[int] = None,
@@ -183,7 +191,7 @@ class DistributedSampler(AbstractBaseSampler):
         self.rank = int(rank)
         self.dataset = dataset
         self.shuffle = bool(shuffle)
-        self.seed = int(seed)
+        self.seed = _non_negative_int(seed, "seed")
         self.drop_last = bool(drop_last)
         self.epoch = 0
         n = len(dataset)
@@ -195,7 +203,7 @@ class DistributedSampler(AbstractBaseSampler):
 
     def set_epoch(self, epoch: int) -> None:
         """Choose the epoch whose order the next iteration uses."""
-        self.epoch = int(epoch)
+        self.epoch = _non_negative_int(epoch, "epoch")
 
     def _all_indices(self) -> np.ndarray:
         n = len(self.dataset)
