@@ -697,3 +697,49 @@ def test_leftovers_with_a_doubled_suffix_are_found_and_removed(tmp_path, frames3
     assert [os.path.basename(p) for p in removed] == [
         "data_1.gulp.incomplete", "meta_1.gmeta.incomplete.incomplete"]
     assert sorted(os.listdir(tmp_path)) == ["data_0.gulp", "meta_0.gmeta"]
+
+
+# A full disk, made real with a file size limit (RLIMIT_FSIZE): writes past
+# it fail with EFBIG as they would with ENOSPC.
+FULL_DISK_SCRIPT = textwrap.dedent("""
+    import os, resource, signal, sys
+    import numpy as np
+    from gulpio import GulpChunk, _format
+    folder, mode, limit = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    rng = np.random.default_rng(0)
+    chunk = GulpChunk(*_format.chunk_paths(folder, 0))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    try:
+        with chunk.open(mode):
+            for i in range(6):
+                chunk.append(f"new{i}", {"i": i},
+                             [rng.integers(0, 255, (60, 80, 3), np.uint8)
+                              for _ in range(3)])
+    except OSError as exc:
+        print(exc)
+        sys.exit(0)
+    sys.exit("no error")
+""")
+
+
+@pytest.mark.parametrize("mode", ["wb", "ab"])
+def test_a_full_disk_leaves_the_folder_as_it_was(tmp_path, frames3, mode):
+    folder = str(tmp_path)
+    if mode == "ab":
+        write_chunk(folder, [("old", {"k": 1}, frames3)])
+    before = {name: open(os.path.join(folder, name), "rb").read()
+              for name in os.listdir(folder)}
+    limit = sum(map(len, before.values())) + 30000
+    done = subprocess.run([sys.executable, "-c", FULL_DISK_SCRIPT, folder,
+                           mode, str(limit)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    # the message names the file and what was being written
+    assert "File too large" in done.stdout and "data_0.gulp" in done.stdout
+    assert re.search(r"id 'new\d'|finishing|flushing", done.stdout)
+    after = {name: open(os.path.join(folder, name), "rb").read()
+             for name in os.listdir(folder)}
+    assert after == before  # no leftover, nothing of the failed write kept
+    if mode == "ab":
+        frames, meta = GulpDirectory(folder)["old"]
+        assert len(frames) == 5 and meta == {"k": 1}

@@ -57,14 +57,38 @@ logger = logging.getLogger(__name__)
 # --------------------------------------------------------------------------
 # serializers
 
+def _write_error(exc: OSError, doing: str, fp: Any) -> OSError:
+    """``exc`` again (same errno), saying what was being written where."""
+    return OSError(exc.errno, f"{exc.strerror or exc} ({doing})",
+                   getattr(fp, "name", None))
+
+
+def _close_after_failure(fp: Any) -> None:
+    """Close a file whose write already failed.  Flushing its buffer
+    usually fails the same way (a full disk); that second error is logged,
+    the first one is what propagates."""
+    try:
+        fp.close()
+    except OSError as exc:
+        logger.warning("closing %s after a failed write failed too: %s",
+                       getattr(fp, "name", fp), exc)
+
+
 def _replace_atomically(path: str, payload: bytes) -> None:
     """Write ``payload`` to ``path`` so that no reader sees it half-written."""
     tmp_path = _format.incomplete_path(path)
     try:
-        with open(tmp_path, "wb") as fp:
+        fp = open(tmp_path, "wb")
+        try:
             fp.write(payload)
             fp.flush()
             os.fsync(fp.fileno())
+        except BaseException as exc:
+            _close_after_failure(fp)
+            if isinstance(exc, OSError):
+                raise _write_error(exc, "writing it", fp) from exc
+            raise
+        fp.close()
         os.replace(tmp_path, path)
     except BaseException:
         if os.path.exists(tmp_path):
@@ -396,9 +420,12 @@ class GulpChunk:
         committed = False
         try:
             yield fp
-            fp.flush()
-            os.fsync(fp.fileno())
-            fp.close()
+            try:
+                fp.flush()
+                os.fsync(fp.fileno())
+                fp.close()
+            except OSError as exc:
+                raise _write_error(exc, "finishing the chunk", fp) from exc
             if self._meta_dict:
                 # The meta file is written before anything is renamed, so a
                 # meta dict that cannot be stored leaves the folder as it was.
@@ -412,9 +439,10 @@ class GulpChunk:
             committed = True
         finally:
             self.fp, self._flag = None, None
-            if not fp.closed:
+            if committed:
                 fp.close()
-            if not committed:
+            else:
+                _close_after_failure(fp)
                 self._meta_dict = None
                 for path in (tmp_path, meta_tmp_path):
                     if os.path.exists(path):
@@ -452,13 +480,17 @@ class GulpChunk:
             committed = True
         finally:
             self.fp, self._flag = None, None
-            if not committed:
-                fp.truncate(self._committed_end)
+            if committed:
+                fp.close()
+            else:
+                # Closed first: what is still buffered goes (or fails to
+                # go) before the file is cut back to its last flush.
+                _close_after_failure(fp)
+                os.truncate(self.data_file_path, self._committed_end)
                 self._meta_dict = None
                 logger.warning("chunk %s: the append was interrupted; the "
                                "chunk is left as it was at its last flush",
                                self.data_file_path)
-            fp.close()
 
     # -- writing -----------------------------------------------------------
 
@@ -472,9 +504,13 @@ class GulpChunk:
         if self.fp is None or self._flag == "rb":
             raise GulpError(
                 f"chunk {self.data_file_path} is not open for writing")
-        self.fp.flush()
+        try:
+            self.fp.flush()
+            if self._flag == "ab":
+                os.fsync(self.fp.fileno())
+        except OSError as exc:
+            raise _write_error(exc, "flushing the chunk", self.fp) from exc
         if self._flag == "ab":
-            os.fsync(self.fp.fileno())
             self.serializer.dump(self._meta_dict, self.meta_file_path)
             self._committed_end = self._position
 
@@ -521,12 +557,21 @@ class GulpChunk:
                 except ValueError as exc:
                     raise ValueError(
                         f"frame {index} of id {id_!r}: {exc}") from exc
-                write(record)
+                try:
+                    write(record)
+                except OSError as exc:
+                    raise _write_error(exc, f"writing frame {index} of id "
+                                            f"{id_!r}", self.fp) from exc
                 infos.append(ImgInfo(position, pad, len(record)))
                 position += len(record)
         except BaseException:
-            self.fp.seek(start)
-            self.fp.truncate(start)
+            try:
+                self.fp.seek(start)
+                self.fp.truncate(start)
+            except OSError as exc:
+                # The chunk cannot go on; its context ends with this error.
+                raise _write_error(exc, f"undoing the partly written id "
+                                        f"{id_!r}", self.fp) from exc
             raise
         entry = self._meta_dict.get(id_)
         if entry is None:
