@@ -365,6 +365,25 @@ def test_data_without_meta_and_meta_without_data(tmp_path, frames3):
         GulpDirectory(str(tmp_path / "x"))
 
 
+@pytest.mark.parametrize("content,problem", [
+    ('[1, 2]', "holds a list, not an object"),
+    ('{"a": 3}', "entry of id 'a' is a number, not an object"),
+    ('{"a": {"meta_data": []}}', "entry of id 'a' lacks 'frame_info'"),
+    ('{"a": {"frame_info": 7, "meta_data": []}}',
+     "'frame_info' of id 'a' is a number, not a list"),
+    ('{"a": {"frame_info": [], "meta_data": {"x": 1}}}',
+     "'meta_data' of id 'a' is an object, not a list"),
+    ('{"a": {"frame_info": [[0, 0, 4], [4, 0]], "meta_data": [{}]}}',
+     r"frame 1 of id 'a' is \[4, 0\], not an \[offset, pad, length\]"),
+])
+def test_meta_json_of_the_wrong_shape(tmp_path, frames3, content, problem):
+    write_chunk(tmp_path, [("a", {}, frames3)])
+    (tmp_path / "meta_0.gmeta").write_text(content)
+    with pytest.raises(CorruptMetaError, match=f"meta_0.gmeta: {problem}|"
+                                               f"meta_0.gmeta {problem}"):
+        GulpDirectory(str(tmp_path))
+
+
 def test_meta_json_that_does_not_parse(tmp_path, frames3):
     write_chunk(tmp_path, [("a", {}, frames3)])
     (tmp_path / "meta_0.gmeta").write_text('{"a": {"frame_info": [[0, 1')

@@ -82,19 +82,25 @@ class ChunkIndex:
 
     @classmethod
     def from_meta_dict(cls, meta_dict: dict, meta_path: str) -> "ChunkIndex":
-        """Build the index of a parsed meta file, checking its shape."""
+        """Build the index of a parsed meta file, checking its shape.
+
+        Raises
+        ------
+        CorruptMetaError
+            Naming the meta file and, where it applies, the id and frame
+            that are not shaped as ``{id: {"frame_info": [[offset, pad,
+            length], ...], "meta_data": [...]}}``.
+        """
+        if not isinstance(meta_dict, dict):
+            raise CorruptMetaError(
+                f"meta file {meta_path} holds {_kind(meta_dict)}, not an "
+                "object mapping ids to their entries")
         ids = []
         counts = []
         metas = []
         flat: List = []
         for id_, entry in meta_dict.items():
-            try:
-                frame_info = entry[FRAME_INFO_KEY]
-                meta_data = entry[META_DATA_KEY]
-            except (KeyError, TypeError, IndexError):
-                raise CorruptMetaError(
-                    f"meta file {meta_path}: entry of id {id_!r} lacks "
-                    f"'{FRAME_INFO_KEY}' or '{META_DATA_KEY}'") from None
+            frame_info, meta_data = _entry_lists(entry, id_, meta_path)
             ids.append(str(id_))
             counts.append(len(frame_info))
             metas.append(meta_data[0] if meta_data else {})
@@ -106,9 +112,7 @@ class ChunkIndex:
         if table is None or (table.size and (
                 table.dtype.kind not in "iu" or table.ndim != 2
                 or table.shape[1] != 3)):
-            raise CorruptMetaError(
-                f"meta file {meta_path}: frame_info entries must be "
-                "[offset, pad, length] integer triples")
+            raise CorruptMetaError(_bad_frame(meta_dict, meta_path))
         return cls(ids, counts, table, metas, meta_path)
 
     def data_end(self) -> int:
@@ -116,6 +120,58 @@ class ChunkIndex:
         if len(self.offsets) == 0:
             return 0
         return int((self.offsets + self.lengths).max())
+
+
+def _kind(value: Any) -> str:
+    """What a parsed meta value is, in JSON's words."""
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if value is None:
+        return "null"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return f"a {type(value).__name__}"
+
+
+def _entry_lists(entry: Any, id_: Any, meta_path: str) -> Tuple[Any, Any]:
+    """``frame_info`` and ``meta_data`` of a meta file entry, both lists."""
+    if not isinstance(entry, dict):
+        raise CorruptMetaError(
+            f"meta file {meta_path}: entry of id {id_!r} is {_kind(entry)}, "
+            "not an object")
+    for key in (FRAME_INFO_KEY, META_DATA_KEY):
+        if key not in entry:
+            raise CorruptMetaError(
+                f"meta file {meta_path}: entry of id {id_!r} lacks '{key}'")
+        if not isinstance(entry[key], (list, tuple)):
+            raise CorruptMetaError(
+                f"meta file {meta_path}: '{key}' of id {id_!r} is "
+                f"{_kind(entry[key])}, not a list")
+    return entry[FRAME_INFO_KEY], entry[META_DATA_KEY]
+
+
+def _is_integer(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _bad_frame(meta_dict: dict, meta_path: str) -> str:
+    """The message for the first frame_info entry that is not a triple of
+    integers (looked for only once the whole table was refused)."""
+    for id_, entry in meta_dict.items():
+        for number, info in enumerate(entry[FRAME_INFO_KEY]):
+            if not (isinstance(info, (list, tuple)) and len(info) == 3
+                    and all(_is_integer(value) for value in info)):
+                return (f"meta file {meta_path}: frame {number} of id "
+                        f"{id_!r} is {info!r}, not an [offset, pad, length] "
+                        "triple of integers")
+    return (f"meta file {meta_path}: frame_info entries must be "
+            "[offset, pad, length] integer triples")
 
 
 def _fast_parse(text: bytes, loads: Any, meta_path: str
