@@ -39,6 +39,10 @@ class _CheckedDirectory:
                 f"gulp directory {output_dir} does not exist")
         self.output_dir = output_dir
         found = _format.scan_chunk_files(output_dir)
+        if not any(found.values()):
+            raise GulpIOEmptyFolder(
+                f"found no gulp chunks (data_N.gulp / meta_N.gmeta) in "
+                f"{output_dir}")
         numbers = sorted(set(found["data"]) & set(found["meta"]))
         self.chunk_objs_lookup = OrderedDict(
             (n, GulpChunk(*_format.chunk_paths(output_dir, n)))
@@ -53,17 +57,49 @@ class _CheckedDirectory:
 
 
 def open_for_checking(output_dir: str) -> _CheckedDirectory:
-    """Open ``output_dir`` for the checks, whatever state it is in."""
+    """Open ``output_dir`` for the checks, whatever state its chunks are in.
+
+    Raises
+    ------
+    GulpIOEmptyFolder
+        When ``output_dir`` does not exist or holds no chunk file at all
+        (neither complete chunks nor orphan or incomplete chunk files).
+    """
     return _CheckedDirectory(output_dir)
 
 
-def _loadable_chunks(gulp_directory: Any) -> Iterator[GulpChunk]:
-    """Chunks whose meta file parses (the others fail check_meta_files_parse)."""
+def _read_index(chunk: GulpChunk) -> ChunkIndex:
+    """Parse a chunk's meta file and check its shape as the reader does.
+
+    Raises
+    ------
+    CorruptMetaError
+        Naming the meta file and, where it applies, the id and frame at
+        fault: the file does not parse, is not an object mapping ids to
+        entries, an entry lacks ``frame_info`` or ``meta_data``, or a frame
+        is not an ``[offset, pad, length]`` triple of integers in range.
+    """
+    return ChunkIndex.from_meta_dict(chunk.meta_dict, chunk.meta_file_path)
+
+
+def _indexed_chunks(gulp_directory: Any
+                    ) -> Iterator[Tuple[GulpChunk, ChunkIndex]]:
+    """Chunks whose meta file parses and is well formed, with their index.
+
+    The other chunks are left out on purpose: check_meta_files_parse reports
+    each of them, and the later checks cannot say anything about them.
+    """
     for chunk in gulp_directory:
         try:
-            chunk.meta_dict
-        except GulpError:
+            index = _read_index(chunk)
+        except (GulpError, OSError):
             continue
+        yield chunk, index
+
+
+def _loadable_chunks(gulp_directory: Any) -> Iterator[GulpChunk]:
+    """Chunks whose meta file is well formed (see :func:`_indexed_chunks`)."""
+    for chunk, _ in _indexed_chunks(gulp_directory):
         yield chunk
 
 
@@ -80,25 +116,20 @@ def check_data_file_size_larger_zero(gulp_directory: Any) -> List[str]:
 
 
 def check_data_file_size(gulp_directory: Any) -> List[str]:
-    """Data files whose size is not the last record's offset + length."""
-    failures = []
-    for chunk in _loadable_chunks(gulp_directory):
-        if not chunk.meta_dict:
-            continue
-        last_entry = next(reversed(chunk.meta_dict.values()))
-        if not last_entry["frame_info"]:
-            failures.append(chunk.data_file_path)
-            continue
-        offset, _, length = last_entry["frame_info"][-1]
-        if os.path.getsize(chunk.data_file_path) != offset + length:
-            failures.append(chunk.data_file_path)
-    return failures
+    """Data files whose size is not the last record's offset + length.
+
+    The last record is the one furthest into the file, whichever id it
+    belongs to (appending an id again adds records after other ids').
+    """
+    return [chunk.data_file_path
+            for chunk, index in _indexed_chunks(gulp_directory)
+            if os.path.getsize(chunk.data_file_path) != index.data_end()]
 
 
 def extract_all_ids(gulp_directory: Any) -> List[str]:
     """Every id of every chunk, repeated ids included."""
-    return [id_ for chunk in _loadable_chunks(gulp_directory)
-            for id_ in chunk.meta_dict]
+    return [id_ for _, index in _indexed_chunks(gulp_directory)
+            for id_ in index.ids]
 
 
 def get_duplicate_entries(list_: Sequence[Any]) -> List[Any]:
@@ -130,13 +161,21 @@ def check_incomplete_chunks(gulp_directory: Any) -> List[str]:
 
 
 def check_meta_files_parse(gulp_directory: Any) -> List[str]:
-    """Meta files that do not parse or lack frame_info / meta_data."""
+    """Meta files that cannot be read, do not parse, or are not shaped as
+    ``{id: {"frame_info": [[offset, pad, length], ...], "meta_data": [...]}}``.
+    """
     failures = []
     for chunk in gulp_directory:
         try:
-            ChunkIndex.from_meta_dict(chunk.meta_dict, chunk.meta_file_path)
-        except GulpError as exc:
-            failures.append(f"{chunk.meta_file_path}: {exc}")
+            _read_index(chunk)
+        except (GulpError, OSError) as exc:
+            # Most messages already start with "meta file <path>"; say the
+            # path once, first, like the other checks' failures.
+            message = str(exc)
+            named = f"meta file {chunk.meta_file_path}"
+            if message.startswith(named):
+                message = message[len(named):].lstrip(":").lstrip()
+            failures.append(f"{chunk.meta_file_path}: {message}")
     return failures
 
 
@@ -155,20 +194,30 @@ def _map_data(path: str) -> Any:
 
 
 def check_frame_tables(gulp_directory: Any) -> List[str]:
-    """Frame records that break the format: records must start at 0 and be
-    contiguous, ``length % 4 == 0``, ``0 <= pad <= 3``, padding bytes zero,
-    and each record must be a JPEG (start-of-image marker at its start,
-    end-of-image marker at the end of its unpadded bytes)."""
+    """Frame records that break the format: the records of a chunk, taken in
+    file order (by offset, whatever their order in the meta file), must
+    start at 0 and follow each other without gap or overlap,
+    ``length % 4 == 0``, ``0 <= pad <= 3``, padding bytes zero, and each
+    record must be a JPEG (start-of-image marker at its start, end-of-image
+    marker at the end of its unpadded bytes)."""
     failures = []
     for chunk in _loadable_chunks(gulp_directory):
         data = _map_data(chunk.data_file_path)
         try:
             expected = 0
-            for id_, number, (offset, pad, length) in _records(chunk):
+            previous = "the start of the file"
+            records = sorted(_records(chunk), key=lambda record: record[2][0])
+            for id_, number, (offset, pad, length) in records:
                 where = f"{chunk.data_file_path}: id {id_!r} frame {number}"
                 problems = []
-                if offset != expected:
-                    problems.append(f"starts at {offset}, expected {expected}")
+                if offset > expected:
+                    problems.append(
+                        f"starts at {offset}, expected {expected}: a gap of "
+                        f"{offset - expected} bytes after {previous}")
+                elif offset < expected:
+                    problems.append(
+                        f"starts at {offset}, expected {expected}: overlaps "
+                        f"{previous}")
                 if length % _format.ALIGNMENT:
                     problems.append(f"length {length} is not a multiple of "
                                     f"{_format.ALIGNMENT}")
@@ -187,7 +236,10 @@ def check_frame_tables(gulp_directory: Any) -> List[str]:
                         problems.append("padding bytes are not zero")
                 if problems:
                     failures.append(f"{where}: {'; '.join(problems)}")
-                expected = offset + length
+                if offset + length >= expected:
+                    expected = offset + length
+                    previous = (f"id {id_!r} frame {number} (ending at "
+                                f"{expected})")
         finally:
             if isinstance(data, mmap.mmap):
                 data.close()

@@ -15,7 +15,7 @@ Options:
 
 Prints each check's name and its failures or "passed", then a summary.
 Exit status: 0 when every check passes, 1 when any fails, 2 for a usage
-error or a directory that does not exist.
+error or a directory that does not exist or holds no gulp chunk files.
 """
 import sys
 from typing import List, Optional
