@@ -710,6 +710,12 @@ class ActivitynetAdapter(_IndexedVideoAdapter):
         The subset to ingest (``'training'``, ``'validation'``, ``'testing'``).
 
     Every frame is kept; the stored meta is the video's database entry.
+
+    Raises
+    ------
+    gulpio.errors.InvalidInputError
+        The JSON is not ActivityNet's, its database is empty, or no video is
+        in the subset ``phase`` (the message lists the subsets there are).
     """
 
     def __init__(self, json_file: str, folder: str, shuffle: bool = False, frame_size: int = -1,
@@ -719,12 +725,25 @@ class ActivitynetAdapter(_IndexedVideoAdapter):
             raise InvalidInputError(f"{json_file}: expected an object with a \"database\" object")
         self._setup(json_file, folder, shuffle, frame_size, shm_dir_path)
         self.phase = phase
+        if not data["database"]:
+            raise InvalidInputError(f"{json_file}: the \"database\" object is empty (no videos)")
         items = []
+        subsets: Dict[str, int] = {}  # repr of each subset -> number of videos
         for vid, entry in data["database"].items():
             if not isinstance(entry, dict):
                 raise InvalidInputError(f"{json_file}: database entry {vid!r} is not an object")
+            if "subset" in entry:
+                subsets[repr(entry["subset"])] = subsets.get(repr(entry["subset"]), 0) + 1
             if entry.get("subset") == phase:
                 items.append({"id": vid, "meta": entry, "path": self.video_index.get(vid)})
+        if not items:
+            found = ", ".join(f"{name} ({count} video{'s' * (count != 1)})"
+                              for name, count in sorted(subsets.items())) or "none"
+            unlabelled = len(data["database"]) - sum(subsets.values())
+            if unlabelled:
+                found += f"; {unlabelled} video{'s' * (unlabelled != 1)} without a \"subset\""
+            raise InvalidInputError(f"{json_file}: no video has subset {phase!r}; "
+                                    f"subsets in the file: {found}")
         self.set_items(items, self.shuffle)
 
     @staticmethod

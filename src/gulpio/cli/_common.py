@@ -328,6 +328,37 @@ ParamSpec = Tuple[str, str, Any, str]
 
 RESERVED_OPTIONS = ("videos_per_chunk", "num_workers", "verbose", "help", "version")
 
+# Annotations a generated script converts to; the names cover modules that use
+# ``from __future__ import annotations`` (every annotation is then a string).
+_SIMPLE_ANNOTATIONS = ((int, "int"), (float, "float"), (str, "str"), (bool, "bool"))
+
+
+def annotation_type(annotation: Any) -> Optional[str]:
+    """``'int'``, ``'float'``, ``'str'`` or ``'bool'`` for an annotation that
+    is one of those types (or its name as a string); ``None`` for anything
+    else (no annotation, ``Optional[int]``, ``List[str]``, ...)."""
+    if isinstance(annotation, str):
+        name = annotation.strip()
+        return name if name in ("int", "float", "str", "bool") else None
+    for type_, name in _SIMPLE_ANNOTATIONS:
+        if annotation is type_:
+            return name
+    return None
+
+
+def _fits_annotation(default: Any, type_name: str) -> bool:
+    """Whether a default value can be given as ``type_name`` on a command line
+    (an int default of a ``float`` parameter can; a list or ``None`` cannot)."""
+    if isinstance(default, bool):
+        return type_name == "bool"
+    if type_name == "float":
+        return isinstance(default, (int, float))
+    if type_name == "int":
+        return isinstance(default, int)
+    if type_name == "str":
+        return isinstance(default, (str, int, float))
+    return False
+
 
 def describe_parameters(cls: type) -> List[ParamSpec]:
     """The ``__init__`` parameters of an adapter class, for a generated CLI.
@@ -339,7 +370,10 @@ def describe_parameters(cls: type) -> List[ParamSpec]:
         (no default: a positional argument), ``'flag'`` (a ``False`` default:
         an option without a value) or ``'option'``; ``type_name`` says how to
         convert the command-line text (``'int'``, ``'float'``, ``'bool'``,
-        ``'list'``, ``'none_or_str'`` or ``'str'``).
+        ``'list'``, ``'none_or_str'`` or ``'str'``): the annotation when it is
+        ``int``, ``float``, ``str`` or ``bool`` (or that name as a string) and
+        the default fits it (``frame_rate: float = 8`` is ``'float'``), else
+        the default's type.
 
     Raises
     ------
@@ -357,12 +391,22 @@ def describe_parameters(cls: type) -> List[ParamSpec]:
         if param.name in RESERVED_OPTIONS:
             raise TypeError(f"{cls.__name__}.__init__ parameter {param.name!r} clashes with an "
                             "option of the generated script")
-        annotation = param.annotation
+        declared = annotation_type(param.annotation)
         if param.default is param.empty:
-            type_name = {int: "int", float: "float", bool: "bool"}.get(annotation, "str")
-            params.append((param.name, PARAM_REQUIRED, None, type_name))
+            params.append((param.name, PARAM_REQUIRED, None, declared or "str"))
             continue
         default = param.default
+        if declared is not None and _fits_annotation(default, declared):
+            if declared == "bool":
+                kind = PARAM_FLAG if default is False else PARAM_OPTION
+            else:
+                kind = PARAM_OPTION
+                default = str(default) if declared == "str" else default
+            params.append((param.name, kind, default, declared))
+            continue
+        if declared is not None:
+            logger.debug("%s.__init__ parameter %r: default %r is not a %s; typed by the "
+                         "default instead", cls.__name__, param.name, default, declared)
         if isinstance(default, bool):
             kind, type_name = (PARAM_FLAG, "bool") if default is False else (PARAM_OPTION, "bool")
         elif isinstance(default, int):
