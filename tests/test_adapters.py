@@ -18,7 +18,7 @@ from gulpio._format import label2idx_path  # noqa: E402
 from gulpio.adapters import (AbstractDatasetAdapter, ActivitynetAdapter,  # noqa: E402
                              Custom20BNCsvJpegAdapter, Custom20BNCsvWebmAdapter,
                              Custom20BNJsonVideoAdapter, ImageFolderAdapter,
-                             ImageListAdapter, KineticsAdapter)
+                             ImageListAdapter, ItemListAdapter, KineticsAdapter)
 from gulpio.errors import InvalidInputError  # noqa: E402
 
 
@@ -262,6 +262,19 @@ def test_csv_jpeg_adapter(tmp_path):
     assert items[0]["meta"] == {"id": "5", "label": "x", "idx": 0}
 
 
+def test_csv_jpeg_frames_without_zero_padding_keep_their_order(tmp_path):
+    jpegs = tmp_path / "jpegs" / "1"
+    for number in range(1, 13):  # 1.jpg ... 12.jpg, brightness = number
+        jpegs.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(jpegs / f"{number}.jpg"),
+                    np.full((8, 8, 3), 20 * number, np.uint8))
+    csv_path = _media.write_lines(str(tmp_path / "l.csv"), ["1;x"])
+    adapter = Custom20BNCsvJpegAdapter(csv_path, str(tmp_path / "jpegs"),
+                                       str(tmp_path / "out"))
+    frames = next(adapter.iter_data())["frames"]
+    assert [round(int(f[4, 4, 0]) / 20) for f in frames] == list(range(1, 13))
+
+
 # ------------------------------------------------------------------ images
 def test_image_folder_adapter_honours_every_extension(tmp_path):
     folder = _media.make_image_folder(str(tmp_path), {"cat": ["a.jpg", "b.png", "c.gif"],
@@ -402,6 +415,47 @@ def test_item_list_base_turns_exceptions_into_skips(tmp_path):
     assert [i["id"] for i in again.items] == [0, 2]  # 1 and 3 are stored; 4..7 repeat 0..3
     frames, _ = GulpDirectory(str(tmp_path / "out"))[3]
     assert frames[0].shape == (6, 6) and int(frames[0][0, 0]) == 150
+
+
+class _Listed(ItemListAdapter):
+    """Items with given ids; each loads two small frames as one array."""
+
+    def __init__(self, ids, output_folder=None, remove_duplicate_ids=False):
+        self.set_items([{"id": id_, "meta": {"n": n}} for n, id_ in enumerate(ids)],
+                       False, remove_duplicate_ids, output_folder)
+
+    def load_frames(self, item):
+        return np.full((2, 6, 6, 3), 40, np.uint8)  # stacked, not a list
+
+
+def test_repeated_or_stored_ids_are_refused_before_writing(tmp_path):
+    out = tmp_path / "out"
+    assert next(_Listed(["x"]).iter_data())["frames"].shape == (2, 6, 6, 3)
+    with pytest.raises(InvalidInputError, match=r"appear more than once in the "
+                                                r"input: 'a' \(2 times\)"):
+        ingest(_Listed(["a", "b", "a"]), out)
+    assert os.listdir(out) == []  # nothing written
+    report = ingest(_Listed(["a", "b"]), out)
+    assert report.written == ["a", "b"]
+    assert GulpDirectory(str(out)).num_frames("a") == 2
+    with pytest.raises(InvalidInputError, match=r"1 id\(s\) of the input are "
+                                                r"already stored in .*: 'b'"):
+        ingest(_Listed(["b", "c"]), out)
+    again = _Listed(["b", "c", "c"], str(out), remove_duplicate_ids=True)
+    assert ingest(again, out).written == ["c"]
+    assert sorted(GulpDirectory(str(out)).ids()) == ["a", "b", "c"]
+
+
+def test_a_second_ingestion_into_the_same_folder_is_refused(tmp_path):
+    from gulpio.errors import GulpError
+    from gulpio.fileio import _ingestion_lock
+
+    out = tmp_path / "out"
+    out.mkdir()
+    with _ingestion_lock(str(out)):  # as a run in progress holds it
+        with pytest.raises(GulpError, match="another ingestion is writing"):
+            ingest(_Listed(["a"]), out)
+    assert ingest(_Listed(["a"]), out).written == ["a"]
 
 
 def test_all_meta_is_settable_like_the_original(tmp_path):

@@ -28,9 +28,9 @@ import numpy as np
 from . import _video
 from ._format import label2idx_path
 from .errors import GulpError, InvalidInputError, ItemSkipped
-from .utils import (ImageNotFound, VideoNotFound, find_images_in_folder,
-                    get_single_video_path, remove_entries_with_duplicate_ids,
-                    resize_by_short_edge)
+from .utils import (ImageNotFound, VideoNotFound, _numeric_key,
+                    find_images_in_folder, get_single_video_path,
+                    remove_entries_with_duplicate_ids, resize_by_short_edge)
 
 logger = logging.getLogger(__name__)
 
@@ -201,7 +201,7 @@ class ItemListAdapter(AbstractDatasetAdapter):
         except Exception as exc:  # any per-item failure becomes a reported skip
             return self._skipped(item, exc)
         result = {"id": item["id"], "meta": item["meta"], "frames": frames}
-        if not frames:
+        if len(frames) == 0:  # a list, or one stacked array
             result["skip_reason"] = self._skip_reason(item, None)
         return result
 
@@ -528,7 +528,10 @@ class Custom20BNCsvJpegAdapter(_AllMetaMixin, Custom20BNAdapterMixin, ItemListAd
         frame_folder = self.item_source(item)
         if not os.path.isdir(frame_folder):
             raise ImageNotFound(f"frame folder {frame_folder} does not exist")
-        paths = find_images_in_folder(frame_folder, formats=["jpg"])
+        # Numeric order: 1.jpg ... 9.jpg, 10.jpg (plain sorting would put
+        # 10.jpg after 1.jpg); zero-padded names sort the same either way.
+        paths = sorted(find_images_in_folder(frame_folder, formats=["jpg"]),
+                       key=_numeric_key)
         if not paths:
             raise ImageNotFound(f"no .jpg frames in {frame_folder}")
         return [resize_by_short_edge(path, self.frame_size) for path in paths]

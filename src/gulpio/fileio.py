@@ -25,7 +25,7 @@ import queue
 import sys
 import threading
 from abc import ABC, abstractmethod
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from contextlib import contextmanager, nullcontext
 from numbers import Integral
 from typing import (Any, Dict, Iterable, Iterator, List, NamedTuple,
@@ -917,6 +917,73 @@ def _next_chunk_number(folder: str) -> int:
 # --------------------------------------------------------------------------
 # writing datasets
 
+@contextmanager
+def _ingestion_lock(folder: str) -> Iterator[None]:
+    """Hold an exclusive lock on the folder itself for one ingestion run.
+
+    A second run into the same folder would take the first one's chunk in
+    progress for a leftover of an interrupted run and remove it.  The lock
+    is advisory (``flock`` on the directory), needs no file, and goes away
+    with the process however it ends.
+    """
+    try:
+        import fcntl
+    except ImportError:  # not a POSIX system: no advisory locks
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise GulpError(
+                f"another ingestion is writing into {folder}; wait for it "
+                "to finish or write elsewhere") from None
+        except OSError as exc:  # a file system without locks
+            logger.warning("cannot lock %s (%s): make sure that no other "
+                           "ingestion writes into it meanwhile", folder, exc)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _shown(texts: List[str], limit: int = 5) -> str:
+    more = f" and {len(texts) - limit} more" if len(texts) > limit else ""
+    return ", ".join(texts[:limit]) + more
+
+
+def _check_new_ids(adapter: Any, folder: str) -> None:
+    """Refuse ids that repeat in an item list, or that ``folder`` already
+    stores, before anything is written.
+
+    Stored twice, an id would be one item with both videos' frames (same
+    chunk) or make the directory unreadable (two chunks).  Adapters without
+    an item list (``items``) cannot be checked in advance.
+    """
+    items = getattr(adapter, "items", None)
+    if not isinstance(items, list):
+        return
+    counts = Counter(str(item["id"]) for item in items)
+    repeated = [f"{id_!r} ({n} times)" for id_, n in counts.items() if n > 1]
+    if repeated:
+        raise InvalidInputError(
+            f"{len(repeated)} id(s) appear more than once in the input: "
+            f"{_shown(repeated)}; every id is stored once, so "
+            "remove the repeats, or pass --remove_duplicates "
+            "(remove_duplicate_ids=True) to keep the first of each")
+    found = _format.scan_chunk_files(folder)
+    if not (found["data"] or found["meta"]):
+        return
+    stored = set(GulpDirectory(folder).ids())
+    clashing = [id_ for id_ in counts if id_ in stored]
+    if clashing:
+        raise InvalidInputError(
+            f"{len(clashing)} id(s) of the input are already stored in "
+            f"{folder}: {_shown([repr(id_) for id_ in clashing])}; pass "
+            "--remove_duplicates "
+            "(remove_duplicate_ids=True) to skip them, which is also how an "
+            "interrupted run is resumed")
+
 class ChunkReport(NamedTuple):
     """What :meth:`ChunkWriter.write_chunk` wrote into one chunk."""
     data_file: str
@@ -1175,7 +1242,12 @@ class GulpIngestor:
 
     def __call__(self) -> IngestReport:
         os.makedirs(self.output_folder, exist_ok=True)
-        remove_incomplete_chunks(self.output_folder)
+        with _ingestion_lock(self.output_folder):
+            remove_incomplete_chunks(self.output_folder)
+            _check_new_ids(self.adapter, self.output_folder)
+            return self._write()
+
+    def _write(self) -> IngestReport:
         num_items = len(self.adapter)
         reports: List[ChunkReport] = []
         if num_items == 0:

@@ -129,6 +129,8 @@ def burst_frames_to_shm(vid_path: str, temp_burst_dir: str,
 
 
 def _numeric_key(path: str) -> List[Any]:
+    """Sort key that puts frame files in numeric order (``2.jpg`` before
+    ``10.jpg``); zero-padded names keep their plain sorted order."""
     parts = _NUMBER_RE.split(os.path.basename(path))
     return [int(p) if p.isdigit() else p for p in parts]
 
