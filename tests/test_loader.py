@@ -3,6 +3,7 @@ import collections
 import gc
 import json
 import mmap
+import multiprocessing.forkserver
 import os
 import signal
 import subprocess
@@ -163,6 +164,31 @@ def test_spawn_context(baseline):
     assert [b[1] for b in batches] == [[0, 1], [2, 3], [4, 5]]
     assert np.all(batches[2][0][1] == 5)
     assert mmap_backed(batches[0][0])
+
+
+@pytest.fixture
+def forkserver():
+    """The fork server, started before ``baseline`` counts the children."""
+    multiprocessing.forkserver.ensure_running()
+
+
+def test_forkserver_workers_wait_while_idle(forkserver, baseline):
+    # A forkserver worker's OS parent is the fork server, not the loader's
+    # process; an idle worker must not take that for its parent's death.
+    idle = 1.3  # longer than the workers' parent check interval (1 s)
+    loader = DataLoader(data.ArrayDataset(n=4, shape=(2,)), batch_size=1,
+                        num_workers=1, prefetch_factor=1,
+                        persistent_workers=True,
+                        multiprocessing_context="forkserver")
+    first = []
+    for _, label in loader:
+        first.append(int(label[0]))
+        if len(first) == 1:
+            time.sleep(idle)  # a long training step
+    time.sleep(idle)  # persistent workers idle between epochs
+    second = [int(label[0]) for _, label in loader]
+    assert first == second == [0, 1, 2, 3]
+    loader.close()
 
 
 def test_large_arrays_travel_through_shared_memory(baseline):
@@ -363,6 +389,61 @@ def test_timeout(baseline):
         next(iter(loader))
 
 
+class OneSlowItem(data.BigArrayDataset):
+    """Item ``slow`` takes ``delay`` seconds; batches use shared memory."""
+
+    def __init__(self, slow, delay, n=6):
+        super().__init__(n=n)
+        self.slow, self.delay = slow, delay
+
+    def __getitem__(self, index):
+        if index == self.slow:
+            time.sleep(self.delay)
+        return super().__getitem__(index)
+
+
+def test_timeout_does_not_lose_the_batch(baseline):
+    loader = DataLoader(OneSlowItem(1, 0.8), batch_size=1, num_workers=2,
+                        timeout=0.3, persistent_workers=True)
+    iterator = iter(loader)
+    got, timeouts = [], 0
+    while True:
+        try:
+            _, labels = next(iterator)
+        except StopIteration:
+            break
+        except RuntimeError as exc:
+            assert "timed out after 0.3 seconds" in str(exc)
+            timeouts += 1
+            continue
+        got.append(int(labels[0]))
+    assert timeouts >= 1
+    assert got == [0, 1, 2, 3, 4, 5]  # the late batch, in its place
+    assert not loader._pool.results and not loader._pool.pending
+    del iterator
+    loader.close()
+
+
+@pytest.mark.parametrize("persistent", [False, True])
+def test_abandoned_iteration_after_timeout_releases_everything(persistent,
+                                                               baseline):
+    loader = DataLoader(OneSlowItem(1, 0.8), batch_size=1, num_workers=2,
+                        timeout=0.3, persistent_workers=persistent)
+    iterator = iter(loader)
+    next(iterator)
+    with pytest.raises(RuntimeError, match="timed out"):
+        next(iterator)
+    del iterator  # the late batch is still on its way
+    if persistent:
+        loader.timeout = 0  # item 1 is slow again in the new epoch
+        # a new epoch on the same workers: the late batch is not mixed in
+        assert [int(b[1][0]) for b in loader] == [0, 1, 2, 3, 4, 5]
+        assert not loader._pool.results and not loader._pool.pending
+        assert not loader._pool.abandoned
+        loader.close()
+    # the baseline fixture checks workers and shared memory are gone
+
+
 # ---------------------------------------------------------------- shutdown
 
 def test_break_ends_workers_and_frees_memory(baseline):
@@ -402,21 +483,23 @@ import sys, time
 sys.path.insert(0, {tests!r})
 import _loader_data as data
 from gulpio.loader import DataLoader
-import psutil
-loader = DataLoader(data.SlowDataset(0.05, n=1000), batch_size=2, num_workers=2)
+loader = DataLoader(data.SlowDataset(0.05, n=1000), batch_size=2, num_workers=2,
+                    multiprocessing_context={context!r})
 iterator = iter(loader)
 next(iterator)
-print(" ".join(str(p.pid) for p in psutil.Process().children()
-               if not any(a.startswith("from multiprocessing")
-                          for a in p.cmdline())), flush=True)
+print(" ".join(str(p.pid) for p in iterator._pool.processes), flush=True)
 time.sleep(60)
 """
 
 
-def test_workers_exit_when_the_parent_is_killed():
+@pytest.mark.parametrize("context", ["fork", "spawn", "forkserver"])
+def test_workers_exit_when_the_parent_is_killed(context):
+    # With forkserver the workers are the fork server's children, not the
+    # killed process's: they must notice all the same.
     tests = os.path.dirname(os.path.abspath(__file__))
     parent = subprocess.Popen(
-        [sys.executable, "-c", PARENT_SCRIPT.format(tests=tests)],
+        [sys.executable, "-c",
+         PARENT_SCRIPT.format(tests=tests, context=context)],
         stdout=subprocess.PIPE, text=True)
     try:
         pids = [int(p) for p in parent.stdout.readline().split()]

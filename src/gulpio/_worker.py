@@ -16,6 +16,8 @@ Protocol, one pipe in each direction per worker:
   ``-1`` for a failure before the first task (``worker_init_fn``).
 """
 import logging
+import multiprocessing
+import multiprocessing.connection
 import os
 import pickle
 import random
@@ -31,7 +33,8 @@ from gulpio._collate import collate, default_collate
 
 logger = logging.getLogger(__name__)
 
-# How often (seconds) an idle worker checks that its parent is still alive.
+# How often (seconds) an idle worker also checks its parent's pid, a backup
+# for the parent's sentinel, which it waits on.
 PARENT_CHECK_INTERVAL = 1.0
 
 INIT_TASK_ID = -1
@@ -191,17 +194,77 @@ def worker_loop(dataset: Any, index_conn: Any, result_conn: Any,
         pool.close()
 
 
+class _ParentGone(Exception):
+    """The loader's process exited: the worker has nobody to serve."""
+
+
+class _ParentWatch:
+    """Tells a worker whether the process that started it is still alive.
+
+    The start method decides who the worker's OS parent is: the loader's
+    process with ``fork`` and ``spawn``, the fork server with
+    ``forkserver``.  So ``os.getppid()`` alone cannot be compared with the
+    loader's pid.  The primary signal is multiprocessing's parent sentinel
+    (a pipe end that becomes ready when the parent exits, for every start
+    method); a periodic check of the pid backs it up.
+    """
+
+    def __init__(self, parent_pid: int) -> None:
+        self.parent_pid = parent_pid
+        parent = multiprocessing.parent_process()
+        self.sentinel: Optional[int] = (
+            None if parent is None else parent.sentinel)
+        # Re-parenting is a sure sign of death, but only when the loader's
+        # process is our OS parent (not with the fork server in between).
+        self._direct_child = os.getppid() == parent_pid
+
+    def parent_is_alive(self) -> bool:
+        """The periodic check: ``False`` once the parent is known dead."""
+        if self._direct_child:
+            return os.getppid() == self.parent_pid
+        try:
+            os.kill(self.parent_pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:  # exists, owned by someone else
+            return True
+        return True
+
+    def wait(self, conn: Any, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for ``conn`` to be readable.
+
+        Returns
+        -------
+        bool
+            ``True`` when ``conn`` has data (or EOF) to read.
+
+        Raises
+        ------
+        _ParentGone
+            When the parent process has exited.
+        """
+        watched = [conn] if self.sentinel is None else [conn, self.sentinel]
+        ready = multiprocessing.connection.wait(watched, timeout)
+        if self.sentinel is not None and self.sentinel in ready:
+            raise _ParentGone()
+        if not ready and not self.parent_is_alive():
+            raise _ParentGone()
+        return bool(ready)
+
+
 def _serve(dataset: Any, index_conn: Any, result_conn: Any,
            collate_fn: Callable, auto_collation: bool, worker_id: int,
            num_workers: int, parent_pid: int, pool: _shm.SegmentPool,
            where: str) -> None:
+    watch = _ParentWatch(parent_pid)
     while True:
         try:
-            if not index_conn.poll(PARENT_CHECK_INTERVAL):
-                if os.getppid() != parent_pid:
-                    return
+            if not watch.wait(index_conn, PARENT_CHECK_INTERVAL):
                 continue
             message = index_conn.recv()
+        except _ParentGone:
+            logger.debug("%s: the loader's process is gone, stopping", where)
+            return
         except (EOFError, OSError):
             return
         if message is None:

@@ -181,6 +181,10 @@ class _WorkerPool:
         self.pending[task_id] = worker_id
         return task_id
 
+    def outstanding(self, task_id: int) -> bool:
+        """Whether the result of ``task_id`` is still to be handed out."""
+        return task_id in self.pending or task_id in self.results
+
     def abandon(self, task_ids: Any) -> None:
         """Forget tasks whose results nobody will ask for."""
         for task_id in task_ids:
@@ -197,7 +201,8 @@ class _WorkerPool:
         ------
         RuntimeError
             When a worker died (the pool is shut down first) or no batch
-            came within ``timeout`` seconds (``timeout > 0``).
+            came within ``timeout`` seconds (``timeout > 0``; the task stays
+            outstanding and can be asked for again).
         Exception
             What the dataset or collate function raised in the worker.
         """
@@ -383,15 +388,20 @@ class _MultiProcessIter:
         if self._done or not self._task_ids:
             self.close()
             raise StopIteration
-        task_id = self._task_ids.popleft()
+        task_id = self._task_ids[0]
         try:
             batch = self._pool.get(task_id, self._timeout)
         except BaseException:
             if self._pool.closed:
                 self._done = True
-            else:
+            elif not self._pool.outstanding(task_id):
+                # The worker's exception for this batch: the batch is over.
+                self._task_ids.popleft()
                 self._submit_one()
+            # Otherwise (timeout, Ctrl-C) the batch is still on its way: the
+            # next call waits for it again, in order.
             raise
+        self._task_ids.popleft()
         self._submit_one()
         return batch
 
@@ -439,7 +449,9 @@ class DataLoader:
         Drop the last, incomplete batch.
     timeout : float
         Seconds to wait for a batch from the workers before raising
-        :class:`RuntimeError`; 0 waits as long as the workers live.
+        :class:`RuntimeError`; 0 waits as long as the workers live.  The
+        late batch is not lost: the next ``next()`` on the same iterator
+        waits for it again.
     worker_init_fn : callable, optional
         Called in each worker with its id, after seeding, before loading.
     multiprocessing_context : str or multiprocessing context, optional
