@@ -71,8 +71,8 @@ def test_fast_parser_takes_the_default_layout():
 
 
 @pytest.mark.parametrize("text,match", [
-    ('{"a": {"frame_info": [[0, 1.5, 8]], "meta_data": []}}', "triples"),
-    ('{"a": {"frame_info": [[0, 1]], "meta_data": []}}', "triples"),
+    ('{"a": {"frame_info": [[0, 1.5, 8]], "meta_data": []}}', "triple"),
+    ('{"a": {"frame_info": [[0, 1]], "meta_data": []}}', "triple"),
     ('{"a": {"frame_info": [[0, -1, 8]], "meta_data": []}}', "negative"),
     ('{"a": {"frame_info": [[0, 1, 8]]}}', "lacks"),
     ('{"a": {"frame_info": [[0, 1, 8]], "meta_data": []', "not valid JSON"),
