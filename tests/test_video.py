@@ -1,4 +1,5 @@
 """In-process video decoding (gulpio._video) on real videos written by OpenCV."""
+import logging
 import os
 import shutil
 import sys
@@ -141,6 +142,19 @@ def test_truncated_video_is_an_error(tmp_path, ext):
     truncate_file(path, os.path.getsize(path) * 2 // 5)
     with pytest.raises(FrameDecodeError, match="v." + ext):
         _video.read_video_frames(path)
+
+
+def test_a_few_missing_frames_are_kept_with_a_warning(tmp_path, caplog):
+    # 200 frames announced, the last few cut off: within the 5% tolerance
+    path = make_video(str(tmp_path / "v.webm"), 200, 10, (64, 48))
+    truncate_file(path, os.path.getsize(path) * 95 // 100)  # about 5 frames
+    with caplog.at_level(logging.INFO, logger="gulpio._video"):
+        frames = _video.read_video_frames(path)
+    assert 190 <= len(frames) <= 197
+    warned = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warned) == 1
+    assert (f"v.webm: {len(frames)} of the 200 frames its container announces"
+            in warned[0].getMessage())
 
 
 @pytest.mark.skipif(not HAVE_FFMPEG, reason="needs the ffmpeg binary")

@@ -205,6 +205,13 @@ def _decode(capture: "cv2.VideoCapture", path: str, frame_rate: Optional[float],
         if missing >= max(_TRUNCATION_MIN_MISSING, _TRUNCATION_TOLERANCE * announced):
             raise FrameDecodeError(f"video {path} looks truncated: {decoded} of the "
                                    f"{int(announced)} frames its container announces decoded")
+        if missing > 0:
+            # Containers often estimate their frame count; a frame or two
+            # short is usual, more is worth a look.
+            level = logging.WARNING if missing >= _TRUNCATION_MIN_MISSING else logging.INFO
+            logger.log(level, "video %s: %d of the %d frames its container announces "
+                       "decoded; kept (within the %d%% tolerance for truncation)", path,
+                       decoded, int(announced), round(100 * _TRUNCATION_TOLERANCE))
     if resample and (emitted or pending):
         count = output_frame_count(decoded, fps, frame_rate)
         while pending and emitted < count:
