@@ -42,7 +42,7 @@ def rows(results: Dict[str, Any]) -> List[Tuple[str, str, str, str]]:
             f"{opened['spawn_first_batch_ours_s']:.2f} s")
     e2e = results.get("e2e", {})
     for size, reduction in ((112, 2), (56, 4)):
-        for workers in (0, 2):
+        for workers in (0, 1, 2):
             key = f"scale{size}_reduction{reduction}_vs_1_workers{workers}"
             if key in e2e:
                 add(f"reduction={reduction}, Scale({size}), {workers} workers",

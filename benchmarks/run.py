@@ -244,14 +244,15 @@ def e2e_dataset(folder: str, reduction: int, size: int = 112
 
 
 def bench_e2e(work: str, quick: bool) -> Dict[str, Any]:
-    items, frames, epochs = (16, 36, 1) if quick else (160, 40, 7)
+    items, frames, epochs = (16, 36, 1) if quick else (160, 40, 9)
     folder = os.path.join(work, f"e2e_427x240_{items}x{frames}")
     _scenes.make_gulps(folder, "", items, frames, (427, 240))
     rows = []
     results: Dict[str, Any] = {"items": items, "epochs": epochs}
-    # (scale size, reduced decoding, worker counts).  Each reduced pipeline
-    # is timed epoch by epoch in turn with its full-size twin, so that the
-    # machine's drift falls on both alike.
+    # (scale size, reduced decoding, worker counts).  All loaders of a
+    # setup (full-size and reduced decoding, every worker count) exist side
+    # by side and their epochs are timed in turn, so that the machine's
+    # drift falls on all of them alike.
     setups = [(112, 2, (0, 1, 2)), (56, 4, (0, 2))]
     for size, reduction, worker_counts in setups:
         try:
@@ -259,36 +260,37 @@ def bench_e2e(work: str, quick: bool) -> Dict[str, Any]:
         except TypeError:
             print("(this GulpVideoDataset has no `reduction`; skipped)")
             continue
-        for workers in worker_counts:
-            # Steady state: persistent workers; the first epoch of each
-            # loader (which starts them) is not counted.
-            loaders = {r: DataLoader(dataset, batch_size=8, shuffle=True,
-                                     num_workers=workers,
-                                     persistent_workers=workers > 0)
-                       for r, dataset in datasets.items()}
-            times: Dict[int, List[float]] = {r: [] for r in loaders}
-            count = 0
+        # Steady state: persistent workers; the first epoch of each loader
+        # (which starts them) is not counted.
+        loaders = {(w, r): DataLoader(dataset, batch_size=8, shuffle=True,
+                                      num_workers=w, persistent_workers=w > 0)
+                   for w in worker_counts for r, dataset in datasets.items()}
+        times: Dict[Any, List[float]] = {key: [] for key in loaders}
+        count = 0
+        try:
             for epoch in range(epochs + 1):
-                for r, loader in loaders.items():
+                for key, loader in loaders.items():
                     start = time.perf_counter()
                     count = sum(len(labels) for _, labels in loader)
                     if epoch:
-                        times[r].append(time.perf_counter() - start)
+                        times[key].append(time.perf_counter() - start)
+        finally:
             for loader in loaders.values():
                 loader.close()
-            del loaders
-            rates = {r: count / statistics.median(t) for r, t in times.items()}
-            for r, rate in rates.items():
-                results[f"scale{size}_reduction{r}_workers{workers}"] = rate
-                rows.append([f"Scale({size})+RandomCropVideo({size})",
-                             f"reduction={r}", workers, rate,
-                             rate / rates[1]])
-            results[f"scale{size}_reduction{reduction}_vs_1_workers"
-                    f"{workers}"] = rates[reduction] / rates[1]
+        del loaders
+        rates = {key: count / statistics.median(t) for key, t in times.items()}
+        for (workers, r), rate in rates.items():
+            results[f"scale{size}_reduction{r}_workers{workers}"] = rate
+            rows.append([f"Scale({size})+RandomCropVideo({size})",
+                         f"reduction={r}", workers, rate,
+                         rate / rates[workers, 1]])
+            if r != 1:
+                results[f"scale{size}_reduction{r}_vs_1_workers"
+                        f"{workers}"] = rate / rates[workers, 1]
     table(f"end to end: GulpVideoDataset -> DataLoader(batch 8), 427x240, "
           f"16 frames step 2, Scale + RandomCropVideo + UnitNorm "
-          f"(median of {epochs} epochs after a warm-up epoch; full-size and "
-          f"reduced decoding timed in turn)",
+          f"(median of {epochs} epochs after a warm-up epoch; all loaders of "
+          f"a pipeline timed in turn)",
           ["pipeline", "decoding", "workers", "clips/s",
            "x full-size decoding"], rows)
     full0 = results.get("scale112_reduction1_workers0")
