@@ -45,7 +45,8 @@ def rows(results: Dict[str, Any]) -> List[Tuple[str, str, str, str]]:
         for workers in (0, 1, 2):
             key = f"scale{size}_reduction{reduction}_vs_1_workers{workers}"
             if key in e2e:
-                add(f"reduction={reduction}, Scale({size}), {workers} workers",
+                add(f"reduction={reduction}, Scale({size}), {workers} "
+                    f"worker{'s' * (workers != 1)}",
                     1.3, e2e[key], "end-to-end clips/s vs full-size decoding")
     if "workers2_vs_0" in e2e:
         add("loader: 2 workers vs 0", 1.7, e2e["workers2_vs_0"],
