@@ -446,6 +446,28 @@ def test_repeated_or_stored_ids_are_refused_before_writing(tmp_path):
     assert sorted(GulpDirectory(str(out)).ids()) == ["a", "b", "c"]
 
 
+def test_adapters_whose_items_are_not_id_dicts_or_whose_frames_are_generators(tmp_path):
+    class Paths(AbstractDatasetAdapter):  # its own `items`: plain strings
+        def __init__(self):
+            self.items = ["p", "q"]
+
+        def __len__(self):
+            return len(self.items)
+
+        def iter_data(self, slice_element=None):
+            for name in self.items[slice_element or slice(None)]:
+                yield {"id": name, "meta": {},
+                       "frames": (np.full((4, 4, 3), 9, np.uint8) for _ in range(3))}
+
+    class Generated(_Listed):
+        def load_frames(self, item):
+            return (np.full((4, 4, 3), 9, np.uint8) for _ in range(2))
+
+    assert ingest(Paths(), tmp_path / "a").written == ["p", "q"]
+    assert ingest(Generated(["x", "y"]), tmp_path / "b").written == ["x", "y"]
+    assert GulpDirectory(str(tmp_path / "b")).num_frames("y") == 2
+
+
 def test_a_second_ingestion_into_the_same_folder_is_refused(tmp_path):
     from gulpio.errors import GulpError
     from gulpio.fileio import _ingestion_lock

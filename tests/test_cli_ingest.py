@@ -382,6 +382,11 @@ def test_register_adapter_without_defaults_and_by_file_path(adapter_module, monk
     directory = GulpDirectory(str(work / "gulps"))
     assert directory.ids() == ["item-0", "item-1"]
     assert directory.meta("item-1") == {"i": 1}
+    # an adapter without an item list cannot drop ids: a clear refusal
+    done = subprocess.run(["./bare_adapter", "2", "item-", "gulps", "--remove_duplicates"],
+                          cwd=work, env=env_without, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert "BareAdapter has no drop_duplicate_ids()" in done.stderr
 
 
 def test_register_adapter_bad_input(adapter_module, monkeypatch, capsys):
@@ -412,3 +417,11 @@ def test_register_a_builtin_adapter(tmp_path, monkeypatch):
     assert GulpDirectory(str(tmp_path / "out")).ids() == ["a-1.png"]
     assert frames[0].shape == (10, 13, 3)
     assert np.asarray(frames[0]).dtype == np.uint8
+    # running it again is refused, and --remove_duplicates resumes
+    again = [str(tmp_path / "image_folder_adapter"), folder, "out", "--num_workers", "1"]
+    done = subprocess.run(again, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "'a-1.png'; pass --remove_duplicates" in done.stderr
+    done = subprocess.run(again + ["--remove_duplicates"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert sorted(GulpDirectory(str(tmp_path / "out")).ids()) == ["a-1.png", "a-2.jpg"]

@@ -182,6 +182,14 @@ def test_numeric_labels_find_their_text_keys(tmp_path):
     assert [ds[i][1] for i in range(3)] == [0, 1, 0]
 
 
+class _Index:
+    def __init__(self, value):
+        self.value = value
+
+    def __index__(self):
+        return self.value
+
+
 def test_empty_items_and_bad_indices(tmp_path):
     _gulps.write_gulp(str(tmp_path), [2, 0], ["a", "a"])
     for ds in (GulpVideoDataset(str(tmp_path), 2, 1, True),
@@ -190,6 +198,7 @@ def test_empty_items_and_bad_indices(tmp_path):
         with pytest.raises(InvalidInputError, match="'vid1'.*has no frames"):
             ds[1]
         assert ds[np.int64(0)][1] == 0
+        assert ds[_Index(0)][1] == 0  # anything with __index__ (0-d tensors)
         for index in (1.0, True, "0"):
             with pytest.raises(TypeError, match="must be integers"):
                 ds[index]

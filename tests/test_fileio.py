@@ -756,6 +756,7 @@ def test_a_full_disk_leaves_the_folder_as_it_was(tmp_path, frames3, mode):
     # the message names the file and what was being written
     assert "File too large" in done.stdout and "data_0.gulp" in done.stdout
     assert re.search(r"id 'new\d'|finishing|flushing", done.stdout)
+    assert "undoing" not in done.stdout  # the first error, not a later one
     after = {name: open(os.path.join(folder, name), "rb").read()
              for name in os.listdir(folder)}
     assert after == before  # no leftover, nothing of the failed write kept

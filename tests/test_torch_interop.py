@@ -106,3 +106,13 @@ def test_gulpio_loader_with_torch_tensors_in_workers(video_dir):
     frames, labels = next(iter(DataLoader(ds, batch_size=4, num_workers=2)))
     assert isinstance(labels, torch.Tensor) and labels.shape == (4,)
     assert frames.shape == (4, 2, _gulps.HEIGHT, _gulps.WIDTH, 3)
+
+
+def test_tensor_indices_from_a_torch_sampler(video_dir):
+    # torch's SubsetRandomSampler over a tensor yields 0-d tensors
+    ds = GulpVideoDataset(video_dir, num_frames=2, step_size=1, is_val=True)
+    assert ds[torch.tensor(1)][1] == ds[1][1]
+    sampler = torch.utils.data.SubsetRandomSampler(torch.tensor([0, 2, 5]))
+    labels = [int(label) for _, labels in TorchLoader(ds, batch_size=2, sampler=sampler)
+              for label in labels]
+    assert sorted(labels) == sorted(ds[i][1] for i in (0, 2, 5))

@@ -201,7 +201,9 @@ class ItemListAdapter(AbstractDatasetAdapter):
         except Exception as exc:  # any per-item failure becomes a reported skip
             return self._skipped(item, exc)
         result = {"id": item["id"], "meta": item["meta"], "frames": frames}
-        if len(frames) == 0:  # a list, or one stacked array
+        # A list, one stacked array, or an iterator (the writer then checks
+        # that it gives a frame).
+        if hasattr(frames, "__len__") and len(frames) == 0:
             result["skip_reason"] = self._skip_reason(item, None)
         return result
 

@@ -9,6 +9,7 @@ pickling them to spawned workers is cheap.  They work unchanged under
 import json
 import logging
 import numbers
+import operator
 from typing import Any, Callable, List, Optional, Tuple
 
 import numpy as np
@@ -133,11 +134,13 @@ class _GulpLabelledDataset:
         return self._ids.tolist()
 
     def _item(self, index: int) -> Tuple[str, int]:
-        if (not isinstance(index, (numbers.Integral, np.integer))
-                or isinstance(index, (bool, np.bool_))):
+        try:  # ints, numpy integers, 0-d integer tensors
+            if isinstance(index, (bool, np.bool_)):
+                raise TypeError
+            index = operator.index(index)
+        except TypeError:
             raise TypeError(f"dataset indices must be integers, got "
-                            f"{type(index).__name__} {index!r}")
-        index = int(index)
+                            f"{type(index).__name__} {index!r}") from None
         n = len(self._ids)
         if not -n <= index < n:
             raise IndexError(f"index {index} is out of range for a dataset "

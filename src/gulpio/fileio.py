@@ -26,6 +26,7 @@ import sys
 import threading
 from abc import ABC, abstractmethod
 from collections import Counter, OrderedDict
+from collections.abc import Mapping
 from contextlib import contextmanager, nullcontext
 from numbers import Integral
 from typing import (Any, Dict, Iterable, Iterator, List, NamedTuple,
@@ -569,9 +570,12 @@ class GulpChunk:
                 self.fp.seek(start)
                 self.fp.truncate(start)
             except OSError as exc:
-                # The chunk cannot go on; its context ends with this error.
-                raise _write_error(exc, f"undoing the partly written id "
-                                        f"{id_!r}", self.fp) from exc
+                # Usually the first error again (a full disk).  The chunk
+                # cannot go on: the context that opened it ends with the
+                # first error and drops or cuts back what was written.
+                logger.warning("chunk %s: could not undo the partly written "
+                               "id %r either: %s", self.data_file_path, id_,
+                               exc)
             raise
         entry = self._meta_dict.get(id_)
         if entry is None:
@@ -958,11 +962,13 @@ def _check_new_ids(adapter: Any, folder: str) -> None:
 
     Stored twice, an id would be one item with both videos' frames (same
     chunk) or make the directory unreadable (two chunks).  Adapters without
-    an item list (``items``) cannot be checked in advance.
+    an item list of dicts with an ``'id'`` (``ItemListAdapter.items``)
+    cannot be checked in advance.
     """
     items = getattr(adapter, "items", None)
-    if not isinstance(items, list):
-        return
+    if not isinstance(items, list) or not all(
+            isinstance(item, Mapping) and "id" in item for item in items):
+        return  # not an item list as ItemListAdapter keeps one
     counts = Counter(str(item["id"]) for item in items)
     repeated = [f"{id_!r} ({n} times)" for id_, n in counts.items() if n > 1]
     if repeated:

@@ -24,7 +24,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 import docopt
 
 from .. import __version__
-from ..errors import GulpError
+from ..errors import GulpError, InvalidInputError
 from ..fileio import GulpIngestor, IngestReport
 
 logger = logging.getLogger(__name__)
@@ -254,7 +254,12 @@ def run_command(prog: str, doc: str, argv: Optional[Sequence[str]],
         adapter = job.make_adapter()
         check_output_folder(job.output_folder)
         if job.drop_duplicates:
-            dropped = adapter.drop_duplicate_ids(job.output_folder)
+            drop = getattr(adapter, "drop_duplicate_ids", None)
+            if drop is None:
+                raise InvalidInputError(
+                    f"--remove_duplicates: {type(adapter).__name__} has no "
+                    "drop_duplicate_ids() (ItemListAdapter provides it)")
+            dropped = drop(job.output_folder)
             if dropped:
                 print(f"{prog}: {dropped} item(s) already in {job.output_folder} "
                       "or repeated in the input: not written again", file=sys.stderr)
@@ -326,7 +331,8 @@ PARAM_FLAG = "flag"
 # (name, kind, default, type) as written into generated scripts
 ParamSpec = Tuple[str, str, Any, str]
 
-RESERVED_OPTIONS = ("videos_per_chunk", "num_workers", "verbose", "help", "version")
+RESERVED_OPTIONS = ("videos_per_chunk", "num_workers", "remove_duplicates", "verbose",
+                    "help", "version")
 
 # Annotations a generated script converts to; the names cover modules that use
 # ``from __future__ import annotations`` (every annotation is then a string).
@@ -487,7 +493,9 @@ def run_generated(prog: str, doc: str, argv: Optional[Sequence[str]], module_nam
 
         return IngestJob(make_adapter, output,
                          to_positive_int(args["--videos_per_chunk"], "--videos_per_chunk"),
-                         to_positive_int(args["--num_workers"], "--num_workers"))
+                         to_positive_int(args["--num_workers"], "--num_workers"),
+                         # scripts written before the option existed lack it
+                         drop_duplicates=bool(args.get("--remove_duplicates")))
 
     return run_command(prog, doc, argv, plan)
 
@@ -501,8 +509,6 @@ def load_class(module_name: str, class_name: str, module_path: str = "") -> type
         The module cannot be imported or has no such class.
     """
     import importlib
-
-    from ..errors import InvalidInputError
 
     try:
         if module_path:

@@ -7,7 +7,8 @@ my_adapter) into the current directory.  In that script, parameters without
 a default are positional arguments, parameters with a default are --options
 with that default (converted back to its type: numbers arrive as numbers, a
 False default becomes a flag, a list default is comma-separated), plus the
-options --videos_per_chunk and --num_workers and an <output_folder> argument
+options --videos_per_chunk, --num_workers and --remove_duplicates and an
+<output_folder> argument
 unless the adapter takes one; it builds the adapter and runs GulpIngestor.
 
 Usage:
@@ -46,6 +47,8 @@ Options:
 {options}
     --videos_per_chunk=<n>  Items in one chunk [default: 100].
     --num_workers=<n>       Parallel worker processes [default: 4].
+    --remove_duplicates     Skip ids repeated in the input or already in the
+                            output folder (use it to resume a run).
     --verbose               Log everything, with tracebacks.
     -h --help               Show this text.
     --version               Show the version.
