@@ -50,9 +50,16 @@ def test_help_and_version(module, capsys):
 
 def test_usage_errors_exit_2(json_dataset, capsys):
     json_path, videos, out = json_dataset
-    assert gulp_20bn_json_videos.main([json_path, videos]) == 2
-    assert "Usage:" in capsys.readouterr().err
-    assert gulp_20bn_json_videos.main([json_path, videos, out, "--bogus"]) == 2
+    # one line says what is wrong, docopt's own text does not show
+    for argv, reason in [([json_path, videos], "missing argument <output_directory>"),
+                         ([json_path, videos, out, "--bogus"], "unknown option --bogus"),
+                         ([json_path, videos, out, "x"], "unexpected argument 'x'"),
+                         ([json_path, videos, out, "--num_workers"],
+                          "option --num_workers needs a value")]:
+        assert gulp_20bn_json_videos.main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.splitlines()[0] == f"gulp_20bn_json_videos: error: {reason}"
+        assert "Warning" not in err and "unmatched" not in err
     for option, value in [("--videos_per_chunk", "0"), ("--num_workers", "two"),
                           ("--frame_size", "abc"), ("--frame_size", "0"), ("--frame_rate", "fast")]:
         assert gulp_20bn_json_videos.main([json_path, videos, out, option, value]) == 2
@@ -106,6 +113,13 @@ def test_skipped_items_exit_3_and_are_listed(json_dataset, capsys):
     assert "  12: " in captured.out and "12.mp4" in captured.out
     assert "Traceback" not in captured.err
     assert GulpDirectory(out).ids() == ["10"]
+    # a chunk whose items were all skipped makes no files and is not counted
+    other = out + "_by_one"
+    status = gulp_20bn_json_videos.main([json_path, videos, other, "--num_workers", "1",
+                                         "--videos_per_chunk", "1"])
+    assert status == 3
+    assert "wrote 1 item in 1 chunk to" in capsys.readouterr().out
+    assert GulpDirectory(other).num_chunks == 1
 
 
 @pytest.mark.parametrize("case", ["missing_json", "bad_json", "missing_videos", "output_is_file"])

@@ -956,29 +956,37 @@ def _shown(texts: List[str], limit: int = 5) -> str:
     return ", ".join(texts[:limit]) + more
 
 
-def _check_new_ids(adapter: Any, folder: str) -> None:
-    """Refuse ids that repeat in an item list, or that ``folder`` already
-    stores, before anything is written.
-
-    Stored twice, an id would be one item with both videos' frames (same
-    chunk) or make the directory unreadable (two chunks).  Adapters without
-    an item list of dicts with an ``'id'`` (``ItemListAdapter.items``)
-    cannot be checked in advance.
-    """
+def _id_counts(adapter: Any) -> Optional[Counter]:
+    """How often each id occurs in the adapter's item list; ``None`` for an
+    adapter without an item list of dicts with an ``'id'`` (as
+    ``ItemListAdapter.items``), which cannot be checked in advance."""
     items = getattr(adapter, "items", None)
     if not isinstance(items, list) or not all(
             isinstance(item, Mapping) and "id" in item for item in items):
-        return  # not an item list as ItemListAdapter keeps one
-    counts = Counter(str(item["id"]) for item in items)
-    repeated = [f"{id_!r} ({n} times)" for id_, n in counts.items() if n > 1]
+        return None
+    return Counter(str(item["id"]) for item in items)
+
+
+def _check_repeated_ids(adapter: Any) -> None:
+    """Refuse an item list that repeats ids: stored twice, an id would be one
+    item with both videos' frames (same chunk) or make the directory
+    unreadable (two chunks)."""
+    counts = _id_counts(adapter)
+    repeated = [f"{id_!r} ({n} times)" for id_, n in (counts or {}).items()
+                if n > 1]
     if repeated:
         raise InvalidInputError(
             f"{len(repeated)} id(s) appear more than once in the input: "
-            f"{_shown(repeated)}; every id is stored once, so "
-            "remove the repeats, or pass --remove_duplicates "
-            "(remove_duplicate_ids=True) to keep the first of each")
+            f"{_shown(repeated)}; every id is stored once, so remove the "
+            "repeats, or pass --remove_duplicates (remove_duplicate_ids=True) "
+            "to keep the first of each")
+
+
+def _check_stored_ids(adapter: Any, folder: str) -> None:
+    """Refuse ids that ``folder`` already stores."""
+    counts = _id_counts(adapter)
     found = _format.scan_chunk_files(folder)
-    if not (found["data"] or found["meta"]):
+    if not counts or not (found["data"] or found["meta"]):
         return
     stored = set(GulpDirectory(folder).ids())
     clashing = [id_ for id_ in counts if id_ in stored]
@@ -986,9 +994,9 @@ def _check_new_ids(adapter: Any, folder: str) -> None:
         raise InvalidInputError(
             f"{len(clashing)} id(s) of the input are already stored in "
             f"{folder}: {_shown([repr(id_) for id_ in clashing])}; pass "
-            "--remove_duplicates "
-            "(remove_duplicate_ids=True) to skip them, which is also how an "
-            "interrupted run is resumed")
+            "--remove_duplicates (remove_duplicate_ids=True) to skip them, "
+            "which is also how an interrupted run is resumed")
+
 
 class ChunkReport(NamedTuple):
     """What :meth:`ChunkWriter.write_chunk` wrote into one chunk."""
@@ -1247,10 +1255,11 @@ class GulpIngestor:
         self.backend = backend
 
     def __call__(self) -> IngestReport:
+        _check_repeated_ids(self.adapter)  # before the folder is even made
         os.makedirs(self.output_folder, exist_ok=True)
         with _ingestion_lock(self.output_folder):
+            _check_stored_ids(self.adapter, self.output_folder)
             remove_incomplete_chunks(self.output_folder)
-            _check_new_ids(self.adapter, self.output_folder)
             return self._write()
 
     def _write(self) -> IngestReport:

@@ -14,6 +14,7 @@ Exit statuses (documented in ``docs/cli.rst``):
 import inspect
 import logging
 import os
+import re
 import string
 import sys
 import tempfile
@@ -77,14 +78,51 @@ def parse_args(doc: str, argv: Optional[Sequence[str]], prog: str) -> Union[Dict
         ``0`` after ``-h``/``--version`` printed their text, ``2`` after a
         usage error (the usage is printed to stderr).
     """
+    argv = list(argv) if argv is not None else sys.argv[1:]
     try:
-        return dict(docopt.docopt(doc, argv=list(argv) if argv is not None else None,
-                                  version=f"{prog} {__version__}"))
-    except docopt.DocoptExit as exc:
-        print(str(exc), file=sys.stderr)
+        return dict(docopt.docopt(doc, argv=argv, version=f"{prog} {__version__}"))
+    except docopt.DocoptExit:
+        print(f"{prog}: error: {usage_error_reason(doc, argv)}\n"
+              f"Try '{prog} --help' for more information.", file=sys.stderr)
         return EXIT_USAGE
     except SystemExit as exc:  # -h / --version: docopt printed and exits
         return exc.code if isinstance(exc.code, int) else EXIT_OK
+
+
+_OPTION_RE = re.compile(r"(?<![\w<-])(--?[A-Za-z][\w-]*)(=<[^>]*>| <[^>]*>)?")
+
+
+def usage_error_reason(doc: str, argv: Sequence[str]) -> str:
+    """One line saying why ``argv`` does not fit the usage text ``doc``
+    (docopt itself only says that something is left unmatched)."""
+    usage, _, options_text = doc.partition("Options:")
+    takes_value = {}
+    for name, value in _OPTION_RE.findall(options_text or usage):
+        takes_value[name] = takes_value.get(name, False) or bool(value)
+    patterns = [line for line in usage.partition("Usage:")[2].splitlines() if "<" in line]
+    positionals = re.findall(r"<[\w-]+>", patterns[0]) if patterns else []
+    given = []
+    args = iter(argv)
+    for arg in args:
+        if arg == "--":
+            given.extend(args)
+            break
+        if not arg.startswith("-") or arg == "-":
+            given.append(arg)
+            continue
+        name = arg.split("=", 1)[0]
+        # docopt takes any unambiguous prefix of a long option
+        matches = [known for known in takes_value
+                   if known == name or (name.startswith("--") and known.startswith(name))]
+        if not matches:
+            return f"unknown option {name}"
+        if takes_value[matches[0]] and "=" not in arg and next(args, None) is None:
+            return f"option {matches[0]} needs a value"
+    if len(given) < len(positionals):
+        return f"missing argument {positionals[len(given)]}"
+    if len(given) > len(positionals):
+        return f"unexpected argument {given[len(positionals)]!r}"
+    return "the arguments do not fit the usage (see --help)"
 
 
 class _StderrHandler(logging.StreamHandler):
@@ -204,8 +242,10 @@ def check_output_folder(path: str) -> None:
 def format_report(report: IngestReport, output_folder: str) -> str:
     """The closing summary: counts, then each skipped item with its reason."""
     written = len(report.written)
-    lines = [f"wrote {written} item{'s' * (written != 1)} in {len(report.chunks)} "
-             f"chunk{'s' * (len(report.chunks) != 1)} to {output_folder}"]
+    # A chunk whose items were all skipped leaves no files: not counted.
+    chunks = sum(1 for chunk in report.chunks if chunk.written)
+    lines = [f"wrote {written} item{'s' * (written != 1)} in {chunks} "
+             f"chunk{'s' * (chunks != 1)} to {output_folder}"]
     if report.skipped:
         lines.append(f"skipped {len(report.skipped)} item{'s' * (len(report.skipped) != 1)}:")
         lines.extend(f"  {id_}: {reason}" for id_, reason in report.skipped)

@@ -20,20 +20,17 @@ error or a directory that does not exist or holds no gulp chunk files.
 import sys
 from typing import List, Optional
 
-from docopt import DocoptExit, docopt
-
-from .._version import __version__
 from ..errors import GulpIOEmptyFolder
 from ..sanity_utils import open_for_checking, run_checks
+from ._common import parse_args
+
+PROG = "gulp_sanity_check"
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    try:
-        args = docopt(__doc__, argv=argv,
-                      version=f"gulp_sanity_check {__version__}")
-    except DocoptExit as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    args = parse_args(__doc__, argv, PROG)
+    if isinstance(args, int):  # help, version or a usage error
+        return args
     folder = args["<gulp_directory>"]
     try:
         directory = open_for_checking(folder)
