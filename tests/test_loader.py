@@ -113,6 +113,7 @@ def test_default_collate_structures():
     assert arrays.shape == (3, 2, 3) and arrays[2, 0, 0] == 2
     assert ints == [0, 1, 2] and floats == [0.0, 1.0, 2.0]
     assert strs == ["s0", "s1", "s2"]
+    assert default_collate([np.str_("a"), np.str_("b")]) == ["a", "b"]  # not an array
     assert isinstance(dicts["k"], np.ndarray) and dicts["k"].tolist() == [0, 1, 2]
     assert isinstance(pairs, Pair) and pairs.a == [0, 1, 2]
     assert pairs.b.shape == (3, 2)

@@ -68,6 +68,11 @@ def test_normalize():
     assert gray.shape == (2, 2) and gray[0, 0] == 2.0
     with pytest.raises(ValueError, match="std"):
         Normalize([0], [0])
+    imagenet = Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
+    for wrong in (np.zeros((2, 3, 1), np.uint8), np.zeros((2, 3), np.uint8),
+                  np.zeros((2, 3, 4), np.uint8)):
+        with pytest.raises(ValueError, match="mean has 3 values but the image has"):
+            imagenet(wrong)
 
 
 def test_unit_norm():
@@ -165,6 +170,23 @@ def test_random_crop_padding_applied_before_drawing():
     assert reflect.min() == 9
     with pytest.raises(ValueError, match="padding"):
         RandomCrop(3, padding=-1)
+    # element types OpenCV would convert keep their type and values
+    big = np.full((4, 4, 2), 2 ** 40 + 5, np.int64)
+    for pad_method in (cv2.BORDER_CONSTANT, cv2.BORDER_REFLECT):
+        padded = RandomCrop(8, padding=2, pad_method=pad_method)(big)
+        assert padded.dtype == np.int64 and padded.max() == 2 ** 40 + 5
+        assert padded.shape == (8, 8, 2)
+
+
+def test_crop_sizes_given_as_other_numbers():
+    img = np.zeros((40, 40, 3), np.uint8)
+    assert CenterCrop(24.0)(img).shape == (24, 24, 3)
+    assert CenterCrop(224 * 0.1)(img).shape == (22, 22, 3)  # truncated
+    assert RandomCrop(np.array([10, 20]))(img).shape == (10, 20, 3)
+    assert CenterCrop(np.int64(8))(img).shape == (8, 8, 3)
+    for bad in (True, "8", (8,), (8, 0)):
+        with pytest.raises(ValueError, match="size"):
+            CenterCrop(bad)
 
 
 def test_random_crop_video_one_box_for_all_frames():

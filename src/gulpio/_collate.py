@@ -31,9 +31,11 @@ def collate(batch: Sequence[Any], stack: StackFn = np.stack) -> Any:
                 "default_collate: every array in a batch must have the same "
                 f"shape, got {sorted(shapes)}")
         return stack(list(batch))
+    if isinstance(elem, (str, bytes)):  # numpy.str_ too: texts stay a list
+        return list(batch)
     if isinstance(elem, np.generic):
         return np.array(batch)
-    if isinstance(elem, (str, bytes, numbers.Number)):
+    if isinstance(elem, numbers.Number):
         return list(batch)
     if _is_torch_tensor(elem):
         return sys.modules["torch"].stack(list(batch))

@@ -14,7 +14,7 @@ Sizes follow two conventions, as in the original library: crop sizes are
 :class:`Scale` size is ``(width, height)``, OpenCV's order.
 """
 import numbers
-from typing import Callable, List, Sequence, Tuple, Union
+from typing import Any, Callable, List, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -34,12 +34,18 @@ _CV_DEPTHS = {np.dtype(t) for t in (np.uint8, np.int8, np.uint16, np.int16,
 
 # ---------------------------------------------------------------- helpers
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
 def _as_hw(size: Size, name: str = "size") -> Tuple[int, int]:
-    """``(height, width)`` of a crop size given as an int or a pair."""
-    if isinstance(size, numbers.Integral) and not isinstance(size, bool):
+    """``(height, width)`` of a crop size given as a number or a pair
+    (numbers are truncated to ints, as the original did: ``224 * 0.875``
+    is a size of 196)."""
+    if _is_number(size):
         pair = (int(size), int(size))
-    elif (isinstance(size, Sequence) and len(size) == 2
-          and all(isinstance(s, numbers.Integral) for s in size)):
+    elif (isinstance(size, (Sequence, np.ndarray)) and len(size) == 2
+          and all(_is_number(s) for s in size)):
         pair = (int(size[0]), int(size[1]))
     else:
         raise ValueError(
@@ -67,9 +73,23 @@ def _resize(img: np.ndarray, width: int, height: int,
     return out
 
 
+# OpenCV border modes as numpy.pad modes, for element types OpenCV would
+# convert (int64 to int32, for one).
+_NUMPY_PAD_MODES = {cv2.BORDER_CONSTANT: "constant", cv2.BORDER_REPLICATE: "edge",
+                    cv2.BORDER_REFLECT: "symmetric", cv2.BORDER_REFLECT_101: "reflect",
+                    cv2.BORDER_WRAP: "wrap"}
+
+
 def _pad(img: np.ndarray, padding: int, pad_method: int) -> np.ndarray:
     if padding <= 0:
         return img
+    if img.dtype not in _CV_DEPTHS:
+        mode = _NUMPY_PAD_MODES.get(pad_method)
+        if mode is None:
+            raise ValueError(f"pad_method {pad_method} cannot pad an image of "
+                             f"dtype {img.dtype}")
+        widths = ((padding, padding), (padding, padding)) + ((0, 0),) * (img.ndim - 2)
+        return np.pad(img, widths, mode=mode)
     out = cv2.copyMakeBorder(img, padding, padding, padding, padding,
                              pad_method, value=0)
     if img.ndim == 3 and out.ndim == 2:
@@ -213,6 +233,12 @@ class Normalize:
 
     def __call__(self, img: np.ndarray) -> np.ndarray:
         _check_image(img)
+        channels = 1 if img.ndim == 2 else img.shape[2]
+        for name, values in (("mean", self.mean), ("std", self.std)):
+            if values.size > 1 and values.size != channels:
+                raise ValueError(
+                    f"Normalize: {name} has {values.size} values but the image "
+                    f"has {channels} channel(s) (shape {img.shape})")
         return (img.astype(np.float32) - self.mean) / self.std
 
     def __repr__(self) -> str:
