@@ -40,8 +40,7 @@ def _is_number(value: Any) -> bool:
 
 def _as_hw(size: Size, name: str = "size") -> Tuple[int, int]:
     """``(height, width)`` of a crop size given as a number or a pair
-    (numbers are truncated to ints, as the original did: ``224 * 0.875``
-    is a size of 196)."""
+    (numbers are truncated to ints: ``224 * 0.875`` is a size of 196)."""
     if _is_number(size):
         pair = (int(size), int(size))
     elif (isinstance(size, (Sequence, np.ndarray)) and len(size) == 2
