@@ -967,11 +967,10 @@ def _id_counts(adapter: Any) -> Optional[Counter]:
     return Counter(str(item["id"]) for item in items)
 
 
-def _check_repeated_ids(adapter: Any) -> None:
-    """Refuse an item list that repeats ids: stored twice, an id would be one
-    item with both videos' frames (same chunk) or make the directory
-    unreadable (two chunks)."""
-    counts = _id_counts(adapter)
+def _check_repeated_ids(counts: Optional[Counter]) -> None:
+    """Refuse an item list that repeats ids (``counts`` from _id_counts):
+    stored twice, an id would be one item with both videos' frames (same
+    chunk) or make the directory unreadable (two chunks)."""
     repeated = [f"{id_!r} ({n} times)" for id_, n in (counts or {}).items()
                 if n > 1]
     if repeated:
@@ -982,9 +981,9 @@ def _check_repeated_ids(adapter: Any) -> None:
             "to keep the first of each")
 
 
-def _check_stored_ids(adapter: Any, folder: str) -> None:
-    """Refuse ids that ``folder`` already stores."""
-    counts = _id_counts(adapter)
+def _check_stored_ids(counts: Optional[Counter], folder: str) -> None:
+    """Refuse ids (``counts`` from _id_counts) that ``folder`` already
+    stores."""
     found = _format.scan_chunk_files(folder)
     if not counts or not (found["data"] or found["meta"]):
         return
@@ -1255,10 +1254,11 @@ class GulpIngestor:
         self.backend = backend
 
     def __call__(self) -> IngestReport:
-        _check_repeated_ids(self.adapter)  # before the folder is even made
+        counts = _id_counts(self.adapter)
+        _check_repeated_ids(counts)  # before the folder is even made
         os.makedirs(self.output_folder, exist_ok=True)
         with _ingestion_lock(self.output_folder):
-            _check_stored_ids(self.adapter, self.output_folder)
+            _check_stored_ids(counts, self.output_folder)
             remove_incomplete_chunks(self.output_folder)
             return self._write()
 

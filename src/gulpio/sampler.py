@@ -16,20 +16,16 @@ __all__ = [
 ]
 
 
+def _int_at_least(value, name: str, minimum: int) -> int:
+    if (not isinstance(value, numbers.Integral) or isinstance(value, bool)
+            or value < minimum):
+        kind = "a positive integer value" if minimum == 1 else "a non-negative integer"
+        raise ValueError(f"{name} should be {kind}, but got {name}={value!r}")
+    return int(value)
+
+
 def _positive_int(value, name: str) -> int:
-    if (not isinstance(value, numbers.Integral) or isinstance(value, bool)
-            or value <= 0):
-        raise ValueError(f"{name} should be a positive integer value, "
-                         f"but got {name}={value!r}")
-    return int(value)
-
-
-def _non_negative_int(value, name: str) -> int:
-    if (not isinstance(value, numbers.Integral) or isinstance(value, bool)
-            or value < 0):
-        raise ValueError(f"{name} should be a non-negative integer, "
-                         f"but got {name}={value!r}")
-    return int(value)
+    return _int_at_least(value, name, 1)
 
 
 class AbstractBaseSampler:
@@ -191,7 +187,7 @@ class DistributedSampler(AbstractBaseSampler):
         self.rank = int(rank)
         self.dataset = dataset
         self.shuffle = bool(shuffle)
-        self.seed = _non_negative_int(seed, "seed")
+        self.seed = _int_at_least(seed, "seed", 0)
         self.drop_last = bool(drop_last)
         self.epoch = 0
         n = len(dataset)
@@ -203,7 +199,7 @@ class DistributedSampler(AbstractBaseSampler):
 
     def set_epoch(self, epoch: int) -> None:
         """Choose the epoch whose order the next iteration uses."""
-        self.epoch = _non_negative_int(epoch, "epoch")
+        self.epoch = _int_at_least(epoch, "epoch", 0)
 
     def _all_indices(self) -> np.ndarray:
         n = len(self.dataset)
