@@ -7,10 +7,14 @@ import cv2
 import numpy as np
 import pytest
 
+import _gulps
 from gulpio import GulpDirectory
 from gulpio._index import ChunkIndex, _fast_parse, load_chunk_index
 from gulpio.errors import CorruptMetaError
+from gulpio.dataset import GulpVideoDataset
 from gulpio.fileio import json_serializer
+from gulpio.transforms import (ComposeVideo, RandHorFlipVideo, RandomCropVideo,
+                               Scale, UnitNorm)
 
 from test_fileio import expected_rgb, scene, write_chunk
 
@@ -184,3 +188,123 @@ def test_reduced_reads(tmp_path, reduction):
 def test_reduction_is_validated(tmp_path):
     with pytest.raises(ValueError, match="reduction must be one of"):
         GulpDirectory(str(tmp_path), reduction=3)
+
+
+# ---------------------------------------------------------------- clip pipeline
+
+class ShiftedUnitNorm(UnitNorm):
+    def __call__(self, img):
+        return super().__call__(img) + 1
+
+
+def frames_of(shape, dtype, count=5, seed=0):
+    rng = np.random.default_rng(seed)
+    return [(rng.random(shape) * 250).astype(dtype) for _ in range(count)]
+
+
+def plain_and_fused(pipeline, frames, seed=7):
+    """The clip both ways from the same random state, and the draw after."""
+    np.random.seed(seed)
+    plain = np.stack(pipeline(frames))
+    after_plain = np.random.random_sample()
+    np.random.seed(seed)
+    fused = pipeline._stacked(frames)
+    after_fused = np.random.random_sample()
+    assert after_plain == after_fused  # the same number of random draws
+    return plain, fused
+
+
+PIPELINES = [
+    lambda: ComposeVideo([Scale(24), UnitNorm()], [RandomCropVideo(20)]),
+    lambda: ComposeVideo([UnitNorm()], [RandomCropVideo((18, 9))]),
+    lambda: ComposeVideo([Scale((50, 30)), UnitNorm()]),
+    lambda: ComposeVideo([UnitNorm()]),
+    # not fused: other shapes of pipeline
+    lambda: ComposeVideo([UnitNorm()], [RandomCropVideo(20, padding=3)]),
+    lambda: ComposeVideo([UnitNorm()], [RandHorFlipVideo(), RandomCropVideo(20)]),
+    lambda: ComposeVideo([UnitNorm(), Scale(24)], [RandomCropVideo(20)]),
+    lambda: ComposeVideo([ShiftedUnitNorm()], [RandomCropVideo(20)]),
+    lambda: ComposeVideo([Scale(24)], [RandomCropVideo(20)]),
+    lambda: ComposeVideo(),
+]
+
+
+@pytest.mark.parametrize("make", PIPELINES)
+@pytest.mark.parametrize("shape,dtype", [
+    ((40, 60, 3), np.uint8), ((40, 60), np.uint8), ((40, 60, 1), np.uint8),
+    ((33, 47, 4), np.uint16), ((33, 47, 5), np.float32), ((40, 60, 3), np.float64)])
+def test_fused_clip_pipeline_equals_plain(make, shape, dtype):
+    pipeline = make()
+    if any(isinstance(t, Scale) for t in pipeline.img_transforms) and shape[-1] == 5:
+        pytest.skip("OpenCV resizes at most 4 channels")
+    plain, fused = plain_and_fused(pipeline, frames_of(shape, dtype))
+    assert fused.dtype == plain.dtype and fused.shape == plain.shape
+    np.testing.assert_array_equal(fused, plain)
+
+
+def test_fused_clip_pipeline_on_views_and_repeated_frames():
+    base = frames_of((60, 40, 3), np.uint8, count=3)
+    frames = [f.transpose(1, 0, 2) for f in base] + [np.rot90(base[0])]
+    frames.append(frames[-1])  # a short video padded with its last frame
+    pipeline = ComposeVideo([UnitNorm()], [RandomCropVideo(20)])
+    plain, fused = plain_and_fused(pipeline, frames)
+    np.testing.assert_array_equal(fused, plain)
+    assert np.allclose(fused[-1], fused[-2])
+
+
+def test_fused_clip_pipeline_falls_back_for_frames_of_different_sizes():
+    frames = frames_of((40, 60, 3), np.uint8, 2) + frames_of((50, 70, 3), np.uint8, 2)
+    pipeline = ComposeVideo([UnitNorm()], [RandomCropVideo(20)])
+    plain, fused = plain_and_fused(pipeline, frames)
+    np.testing.assert_array_equal(fused, plain)
+    with pytest.raises(ValueError, match="same shape"):
+        ComposeVideo([UnitNorm()])._stacked(frames)
+
+
+@pytest.mark.parametrize("frames,error,match", [
+    ([], ValueError, "without frames"),
+    ([np.zeros((10, 10, 3), np.uint8)] * 2, ValueError, "larger than"),
+    ([np.zeros((30, 30, 3), np.uint8), "frame"], ValueError, "expected an image"),
+])
+def test_fused_clip_pipeline_gives_the_plain_errors(frames, error, match):
+    pipeline = ComposeVideo([UnitNorm()], [RandomCropVideo(20)])
+    with pytest.raises(error, match=match):
+        pipeline(frames)
+    with pytest.raises(error, match=match):
+        pipeline._stacked(frames)
+
+
+def test_video_dataset_takes_the_fused_path_with_the_plain_result(tmp_path, monkeypatch):
+    folder = str(tmp_path)
+    _gulps.write_gulp(folder, [12, 4], ["a", "b"], height=48, width=64)
+    pipeline = ComposeVideo([Scale(32), UnitNorm()], [RandomCropVideo(24)])
+    fused = GulpVideoDataset(folder, num_frames=8, step_size=1, is_val=False,
+                             transform=pipeline)
+    plain = GulpVideoDataset(folder, num_frames=8, step_size=1, is_val=False,
+                             transform=pipeline, stack=False)
+    calls = []
+    stacked = ComposeVideo._stacked
+    monkeypatch.setattr(ComposeVideo, "_stacked",
+                        lambda self, frames: calls.append(1) or stacked(self, frames))
+    for index in [0, 1, 0]:  # a video longer and one shorter than the clip
+        np.random.seed(index)
+        clip, label = fused[index]
+        np.random.seed(index)
+        frames, plain_label = plain[index]
+        np.testing.assert_array_equal(clip, np.stack(frames))
+        assert clip.shape == (8, 24, 24, 3) and clip.dtype == np.float32
+        assert label == plain_label
+    assert len(calls) == 3
+
+
+@pytest.mark.parametrize("make,fused", [(make, k < 4) for k, make in enumerate(PIPELINES)])
+def test_which_clip_pipelines_are_fused(make, fused, monkeypatch):
+    def not_called(self, img):
+        raise AssertionError("UnitNorm applied frame by frame")
+    monkeypatch.setattr(UnitNorm, "__call__", not_called)
+    frames = frames_of((40, 60, 3), np.uint8)
+    if fused:
+        assert make()._stacked(frames).dtype == np.float32
+    elif any(type(t) is UnitNorm for t in make().img_transforms):
+        with pytest.raises(AssertionError, match="frame by frame"):
+            make()._stacked(frames)

@@ -17,6 +17,7 @@ import numpy as np
 from gulpio._format import label2idx_path
 from gulpio.errors import GulpIOEmptyFolder, InvalidInputError
 from gulpio.fileio import GulpDirectory
+from gulpio.transforms import ComposeVideo
 
 __all__ = ["GulpVideoDataset", "GulpImageDataset", "GulpIOEmptyFolder",
            "clip_slice"]
@@ -244,6 +245,9 @@ class GulpVideoDataset(_GulpLabelledDataset):
         frames = self._load_frames(id_, slice_)
         if pad:
             frames.extend([frames[-1]] * pad)
+        if self.stack and type(self.transform) is ComposeVideo:
+            # Same result as below; a fast path for common pipelines.
+            return self.transform._stacked(frames), self._target(label)
         if self.transform is not None:
             frames = self.transform(frames)
         if self.stack:

@@ -124,6 +124,56 @@ def _along_row(values: np.ndarray, width: int) -> np.ndarray:
     return row
 
 
+def _unit_stats(img: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Per-channel ``float32`` mean and reciprocal standard deviation of a
+    non-empty image (a constant channel gets 1 for its deviation)."""
+    channels = 1 if img.ndim == 2 else img.shape[2]
+    if channels <= 4 and img.dtype in _CV_DEPTHS:
+        # OpenCV's one-pass statistics: several times faster than numpy's
+        # reductions over the two leading axes of an HWC array.
+        mean, std = cv2.meanStdDev(np.ascontiguousarray(img))
+        mean = mean.reshape(-1).astype(np.float32)
+        std = std.reshape(-1).astype(np.float32)
+    else:
+        data = img.reshape(-1, channels).astype(np.float64)
+        mean = data.mean(axis=0).astype(np.float32)
+        std = data.std(axis=0).astype(np.float32)
+    std[std == 0] = 1.0
+    return mean, np.float32(1.0) / std
+
+
+def _unit_apply(img: np.ndarray, mean: np.ndarray, inv_std: np.ndarray,
+                out: np.ndarray) -> None:
+    """``out = (img - mean) * inv_std`` in ``float32``, per channel.
+
+    ``out`` is C-contiguous with ``img``'s shape; ``img`` may be any view.
+    """
+    # Converting with a plain copy and then subtracting in place is cheaper
+    # than numpy's casting inside the subtraction.  Per-channel values are
+    # repeated along a row, so that numpy runs long contiguous inner loops
+    # instead of ones of length C.
+    height = img.shape[0]
+    rows = out.reshape(height, -1)
+    if img.ndim == 2:
+        rows[...] = img
+        mean_row, inv_std_row = mean[0], inv_std[0]
+    else:
+        rows[...] = img.reshape(height, -1)
+        mean_row = _along_row(mean, img.shape[1])
+        inv_std_row = _along_row(inv_std, img.shape[1])
+    np.subtract(rows, mean_row, out=rows)
+    np.multiply(rows, inv_std_row, out=rows)
+
+
+def _same_shape_images(frames: Sequence[Any]) -> bool:
+    """Whether ``frames`` are non-empty images, all of one shape."""
+    if not frames:
+        return False
+    shape = getattr(frames[0], "shape", None)
+    return all(isinstance(frame, np.ndarray) and frame.ndim in (2, 3)
+               and frame.size and frame.shape == shape for frame in frames)
+
+
 def _frame_shape(frames: Sequence[np.ndarray]) -> Tuple[int, int]:
     if len(frames) == 0:
         raise ValueError("a video transform got a clip without frames")
@@ -179,6 +229,55 @@ class ComposeVideo:
         for transform in self.video_transforms:
             frames = transform(frames)
         return frames
+
+    def _stacked(self, frames: Sequence[np.ndarray]) -> np.ndarray:
+        """``np.stack(self(frames))``, with the same random draws.
+
+        The common clip pipeline, image transforms ending in
+        :class:`UnitNorm` and then at most a :class:`RandomCropVideo`
+        without padding, takes a fast path with the same result: each
+        frame's statistics come from the whole frame as usual, but only the
+        cropped region is normalised, straight into the clip array (no
+        normalised pixels thrown away, no copy to stack the frames).
+        """
+        crop = self._fused_crop()
+        if crop is False:
+            return np.stack(self(frames))
+        frames = list(frames)
+        for transform in self.img_transforms[:-1]:
+            frames = [transform(frame) for frame in frames]
+        if not _same_shape_images(frames):
+            # The plain way, for its results or its errors.
+            frames = [self.img_transforms[-1](frame) for frame in frames]
+            for transform in self.video_transforms:
+                frames = transform(frames)
+            return np.stack(frames)
+        shape = frames[0].shape
+        top, left = 0, 0
+        crop_h, crop_w = shape[:2]
+        if crop is not None:
+            top, left = crop._box(shape[0], shape[1])
+            crop_h, crop_w = crop.size
+        clip = np.empty((len(frames), crop_h, crop_w) + shape[2:],
+                        dtype=np.float32)
+        for frame, out in zip(frames, clip):
+            _unit_apply(frame[top:top + crop_h, left:left + crop_w],
+                        *_unit_stats(frame), out)
+        return clip
+
+    def _fused_crop(self) -> Any:
+        """What :meth:`_stacked` fuses with the final :class:`UnitNorm`:
+        a :class:`RandomCropVideo`, None (no video transform), or False
+        when the transforms do not have that shape."""
+        if not self.img_transforms or type(self.img_transforms[-1]) is not UnitNorm:
+            return False
+        if not self.video_transforms:
+            return None
+        crop = self.video_transforms[0]
+        if (len(self.video_transforms) == 1 and type(crop) is RandomCropVideo
+                and crop.padding == 0):
+            return crop
+        return False
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(img_transforms={self.img_transforms!r}, "
@@ -255,33 +354,9 @@ class UnitNorm:
 
     def __call__(self, img: np.ndarray) -> np.ndarray:
         _check_image(img)
-        if img.size == 0:
-            return np.empty(img.shape, dtype=np.float32)
-        channels = 1 if img.ndim == 2 else img.shape[2]
-        if channels <= 4 and img.dtype in _CV_DEPTHS:
-            # OpenCV's one-pass statistics: several times faster than
-            # numpy's reductions over the two leading axes of an HWC array.
-            mean, std = cv2.meanStdDev(np.ascontiguousarray(img))
-            mean = mean.reshape(-1).astype(np.float32)
-            std = std.reshape(-1).astype(np.float32)
-        else:
-            data = img.reshape(-1, channels).astype(np.float64)
-            mean = data.mean(axis=0).astype(np.float32)
-            std = data.std(axis=0).astype(np.float32)
-        std[std == 0] = 1.0
         out = np.empty(img.shape, dtype=np.float32)
-        # Subtracting while converting to float32 saves a pass over the
-        # output; per-channel values are repeated along a row, so that numpy
-        # runs long contiguous inner loops instead of ones of length C.
-        height = img.shape[0]
-        rows = out.reshape(height, -1)
-        if img.ndim == 2:
-            np.subtract(img, mean[0], out=rows, dtype=np.float32)
-            rows *= np.float32(1.0) / std[0]
-        else:
-            np.subtract(img.reshape(height, -1), _along_row(mean, img.shape[1]),
-                        out=rows, dtype=np.float32)
-            rows *= _along_row(np.float32(1.0) / std, img.shape[1])
+        if img.size:
+            _unit_apply(img, *_unit_stats(img), out)
         return out
 
     def __repr__(self) -> str:
@@ -412,13 +487,18 @@ class RandomCropVideo(RandomCrop):
 
     def __call__(self, frames: Sequence[np.ndarray]) -> List[np.ndarray]:
         height, width = _frame_shape(frames)
+        top, left = self._box(height, width)
         crop_h, crop_w = self.size
         pad = self.padding
-        top, left = _random_box(height + 2 * pad, width + 2 * pad,
-                                crop_h, crop_w)
         return [_pad(frame, pad, self.pad_method)[top:top + crop_h,
                                                   left:left + crop_w]
                 for frame in frames]
+
+    def _box(self, height: int, width: int) -> Tuple[int, int]:
+        """Draw the top-left corner (in padded coordinates) for a clip of
+        ``height x width`` frames."""
+        pad = self.padding
+        return _random_box(height + 2 * pad, width + 2 * pad, *self.size)
 
 
 class JitterCrop:
