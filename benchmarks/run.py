@@ -244,7 +244,7 @@ def e2e_dataset(folder: str, reduction: int, size: int = 112
 
 
 def bench_e2e(work: str, quick: bool) -> Dict[str, Any]:
-    items, frames, epochs = (16, 36, 1) if quick else (160, 40, 9)
+    items, frames, epochs = (16, 36, 1) if quick else (160, 40, 15)
     folder = os.path.join(work, f"e2e_427x240_{items}x{frames}")
     _scenes.make_gulps(folder, "", items, frames, (427, 240))
     rows = []

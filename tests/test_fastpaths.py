@@ -8,15 +8,18 @@ import numpy as np
 import pytest
 
 import _gulps
-from gulpio import GulpDirectory
+from gulpio import GulpDirectory, _shm
 from gulpio._index import ChunkIndex, _fast_parse, load_chunk_index
 from gulpio.errors import CorruptMetaError
 from gulpio.dataset import GulpVideoDataset
 from gulpio.fileio import json_serializer
-from gulpio.transforms import (ComposeVideo, RandHorFlipVideo, RandomCropVideo,
-                               Scale, UnitNorm)
+from gulpio.loader import DataLoader, default_collate
+from gulpio.transforms import (ComposeVideo, JitterCropVideo, RandHorFlipVideo,
+                               RandomCropVideo, RandVerFlipVideo, Scale,
+                               UnitNorm)
 
 from test_fileio import expected_rgb, scene, write_chunk
+from test_loader import baseline  # noqa: F401 (a fixture)
 
 
 def plain_index(path):
@@ -214,30 +217,36 @@ def plain_and_fused(pipeline, frames, seed=7):
     return plain, fused
 
 
-PIPELINES = [
-    lambda: ComposeVideo([Scale(24), UnitNorm()], [RandomCropVideo(20)]),
-    lambda: ComposeVideo([UnitNorm()], [RandomCropVideo((18, 9))]),
-    lambda: ComposeVideo([Scale((50, 30)), UnitNorm()]),
-    lambda: ComposeVideo([UnitNorm()]),
-    # not fused: other shapes of pipeline
-    lambda: ComposeVideo([UnitNorm()], [RandomCropVideo(20, padding=3)]),
-    lambda: ComposeVideo([UnitNorm()], [RandHorFlipVideo(), RandomCropVideo(20)]),
-    lambda: ComposeVideo([UnitNorm(), Scale(24)], [RandomCropVideo(20)]),
-    lambda: ComposeVideo([ShiftedUnitNorm()], [RandomCropVideo(20)]),
-    lambda: ComposeVideo([Scale(24)], [RandomCropVideo(20)]),
-    lambda: ComposeVideo(),
+PIPELINES = [  # (pipeline, whether it takes the fused path)
+    (lambda: ComposeVideo([Scale(24), UnitNorm()], [RandomCropVideo(20)]), True),
+    (lambda: ComposeVideo([UnitNorm()], [RandomCropVideo((18, 9))]), True),
+    (lambda: ComposeVideo([Scale((50, 30)), UnitNorm()]), True),
+    (lambda: ComposeVideo([UnitNorm()]), True),
+    (lambda: ComposeVideo([UnitNorm()], [RandHorFlipVideo(), RandomCropVideo(20)]), True),
+    (lambda: ComposeVideo([UnitNorm()], [RandomCropVideo(20), RandHorFlipVideo(0.7),
+                                         RandVerFlipVideo(0.6)]), True),
+    (lambda: ComposeVideo([UnitNorm()], [JitterCropVideo([12, 16, 30]),
+                                         RandomCropVideo(10)]), True),
+    # other shapes of pipeline
+    (lambda: ComposeVideo([UnitNorm()], [RandomCropVideo(20, padding=3)]), False),
+    (lambda: ComposeVideo([UnitNorm()], [JitterCropVideo([16], padding=2)]), False),
+    (lambda: ComposeVideo([UnitNorm(), Scale(24)], [RandomCropVideo(20)]), False),
+    (lambda: ComposeVideo([ShiftedUnitNorm()], [RandomCropVideo(20)]), False),
+    (lambda: ComposeVideo([Scale(24)], [RandomCropVideo(20)]), False),
+    (lambda: ComposeVideo(), False),
 ]
 
 
-@pytest.mark.parametrize("make", PIPELINES)
+@pytest.mark.parametrize("make", [make for make, _ in PIPELINES])
+@pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize("shape,dtype", [
     ((40, 60, 3), np.uint8), ((40, 60), np.uint8), ((40, 60, 1), np.uint8),
     ((33, 47, 4), np.uint16), ((33, 47, 5), np.float32), ((40, 60, 3), np.float64)])
-def test_fused_clip_pipeline_equals_plain(make, shape, dtype):
+def test_fused_clip_pipeline_equals_plain(make, seed, shape, dtype):
     pipeline = make()
     if any(isinstance(t, Scale) for t in pipeline.img_transforms) and shape[-1] == 5:
         pytest.skip("OpenCV resizes at most 4 channels")
-    plain, fused = plain_and_fused(pipeline, frames_of(shape, dtype))
+    plain, fused = plain_and_fused(pipeline, frames_of(shape, dtype), seed)
     assert fused.dtype == plain.dtype and fused.shape == plain.shape
     np.testing.assert_array_equal(fused, plain)
 
@@ -285,7 +294,7 @@ def test_video_dataset_takes_the_fused_path_with_the_plain_result(tmp_path, monk
     calls = []
     stacked = ComposeVideo._stacked
     monkeypatch.setattr(ComposeVideo, "_stacked",
-                        lambda self, frames: calls.append(1) or stacked(self, frames))
+                        lambda self, *args: calls.append(1) or stacked(self, *args))
     for index in [0, 1, 0]:  # a video longer and one shorter than the clip
         np.random.seed(index)
         clip, label = fused[index]
@@ -297,7 +306,7 @@ def test_video_dataset_takes_the_fused_path_with_the_plain_result(tmp_path, monk
     assert len(calls) == 3
 
 
-@pytest.mark.parametrize("make,fused", [(make, k < 4) for k, make in enumerate(PIPELINES)])
+@pytest.mark.parametrize("make,fused", PIPELINES)
 def test_which_clip_pipelines_are_fused(make, fused, monkeypatch):
     def not_called(self, img):
         raise AssertionError("UnitNorm applied frame by frame")
@@ -308,3 +317,144 @@ def test_which_clip_pipelines_are_fused(make, fused, monkeypatch):
     elif any(type(t) is UnitNorm for t in make().img_transforms):
         with pytest.raises(AssertionError, match="frame by frame"):
             make()._stacked(frames)
+
+
+# ---------------------------------------------------------------- batches
+
+def plain_collate(batch):
+    """default_collate under another name: the loader stacks the samples."""
+    return default_collate(batch)
+
+
+def one_hot(label):
+    return np.eye(4, dtype=np.float32)[label]
+
+
+class ResizingDataset(GulpVideoDataset):
+    """Video 1's frames come out larger (frames of another size)."""
+
+    def _load_frames(self, id_, slice_):
+        frames = super()._load_frames(id_, slice_)
+        if id_ == "vid1":
+            frames = [cv2.resize(f, (100, 60)) for f in frames]
+        return frames
+
+
+class FailingDataset(GulpVideoDataset):
+    def _load_frames(self, id_, slice_):
+        if id_ == "vid2":
+            raise OSError(f"cannot read {id_}")
+        return super()._load_frames(id_, slice_)
+
+
+class OwnGetitemDataset(GulpVideoDataset):
+    def __getitem__(self, index):
+        clip, label = super().__getitem__(index)
+        return clip + 1, label
+
+
+@pytest.fixture(scope="module")
+def clips_dir(tmp_path_factory):
+    folder = str(tmp_path_factory.mktemp("clips"))
+    _gulps.write_gulp(folder, [12, 4, 9, 7, 10], ["a", "b", "a", "c", "b"],
+                      height=48, width=64)
+    return folder
+
+
+def clip_dataset(folder, cls=GulpVideoDataset, crop=24, **kwargs):
+    video = [RandomCropVideo(crop), RandHorFlipVideo()] if crop else []
+    pipeline = ComposeVideo([Scale(32), UnitNorm()], video)
+    return cls(folder, num_frames=8, step_size=1, is_val=False,
+               transform=pipeline, **kwargs)
+
+
+def epoch(dataset, num_workers, collate_fn=default_collate, seed=3):
+    np.random.seed(seed)  # the main process's draws (no workers)
+    loader = DataLoader(dataset, batch_size=2, num_workers=num_workers,
+                        seed=seed, collate_fn=collate_fn)
+    return [[np.array(part) for part in batch] for batch in loader]
+
+
+@pytest.mark.parametrize("num_workers", [0, 2])
+@pytest.mark.parametrize("target_transform", [None, one_hot])
+def test_loader_writes_fused_clips_straight_into_the_batch(
+        clips_dir, num_workers, target_transform, baseline, monkeypatch):
+    dataset = clip_dataset(clips_dir, target_transform=target_transform)
+    built = []
+    collate_batch = GulpVideoDataset._collate_batch
+    monkeypatch.setattr(GulpVideoDataset, "_collate_batch", lambda self, *args:
+                        built.append(1) or collate_batch(self, *args))
+    fast = epoch(dataset, num_workers)
+    plain = epoch(dataset, num_workers, plain_collate)
+    assert len(fast) == len(plain) == 3  # 2 + 2 + a last batch of 1
+    for got, want in zip(fast, plain):
+        assert [g.shape for g in got] == [w.shape for w in want]
+        for g, w in zip(got, want):
+            assert g.dtype == w.dtype
+            np.testing.assert_array_equal(g, w)
+    assert fast[0][0].shape == (2, 8, 24, 24, 3)
+    if num_workers == 0:
+        assert len(built) == 3
+
+
+@pytest.mark.parametrize("num_workers", [0, 1])
+def test_batch_with_a_clip_of_another_shape(clips_dir, num_workers, baseline):
+    uncropped = clip_dataset(clips_dir, ResizingDataset, crop=None)
+    with pytest.raises(ValueError, match="same shape") as plain_error:
+        epoch(uncropped, num_workers, plain_collate)
+    with pytest.raises(ValueError) as fast_error:
+        epoch(uncropped, num_workers)
+    assert str(fast_error.value) == str(plain_error.value)
+    # cropped to one size, frames of two sizes make one batch
+    cropped = clip_dataset(clips_dir, ResizingDataset)
+    for got, want in zip(epoch(cropped, num_workers),
+                         epoch(cropped, num_workers, plain_collate)):
+        for g, w in zip(got, want):
+            np.testing.assert_array_equal(g, w)
+
+
+@pytest.mark.parametrize("num_workers", [0, 1])
+def test_error_in_the_middle_of_a_batch(clips_dir, num_workers, baseline):
+    dataset = clip_dataset(clips_dir, FailingDataset)
+    loader = DataLoader(dataset, batch_size=3, num_workers=num_workers,
+                        persistent_workers=num_workers > 0)
+    for _ in range(2):  # the loader goes on working after the error
+        batches = iter(loader)
+        with pytest.raises(OSError, match="cannot read vid2"):
+            next(batches)
+        clips, labels = next(batches)
+        assert clips.shape == (2, 8, 24, 24, 3)
+    if num_workers:
+        loader.close()
+
+
+def test_batches_only_for_the_dataset_own_way(clips_dir):
+    assert clip_dataset(clips_dir, OwnGetitemDataset)._collate_batch(
+        [0, 1], np.stack) is NotImplemented
+    assert clip_dataset(clips_dir, stack=False)._collate_batch(
+        [0, 1], np.stack) is NotImplemented
+    plain = GulpVideoDataset(clips_dir, num_frames=8, step_size=1, is_val=False,
+                             transform=ComposeVideo([Scale(32)]))
+    assert plain._collate_batch([0, 1], np.stack) is NotImplemented
+    assert clip_dataset(clips_dir)._collate_batch([0], np.stack) is NotImplemented
+
+
+def test_shared_batch_space(baseline):
+    pool = _shm.SegmentPool(_shm.new_prefix())
+    try:
+        sent = []
+        space = _shm.SharedBatch(pool, sent, (4, 1024), np.float32, 1024)
+        space.array[...] = 7
+        desc = space.result()
+        assert sent == [desc.name] and desc.shape == (4, 1024)
+        arr = _shm.receive(desc)
+        assert arr.dtype == np.float32 and np.all(arr == 7)
+        del arr
+        dropped = _shm.SharedBatch(pool, sent, (4, 1024), np.float32, 1024)
+        dropped.discard()
+        assert sent == [desc.name] and len(pool.free) == 1  # back in the pool
+        small = _shm.SharedBatch(pool, sent, (4,), np.float32, 1024)
+        assert isinstance(small.result(), np.ndarray)  # too small to share
+    finally:
+        pool.close()
+        _shm.sweep(pool.prefix)

@@ -7,7 +7,7 @@ segment (one copy fewer than stacking, then copying into shared memory).
 import numbers
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any, Callable, List
+from typing import Any, Callable, List, Optional, Tuple
 
 import numpy as np
 
@@ -59,6 +59,51 @@ def collate(batch: Sequence[Any], stack: StackFn = np.stack) -> Any:
     raise TypeError(
         "default_collate: a batch must contain numpy arrays, numbers, "
         f"strings, mappings or sequences; found {type(elem).__name__}")
+
+
+class HeapBatch:
+    """Space for a stacked batch in ordinary memory (see :func:`batch_space`)."""
+
+    def __init__(self, shape: Tuple[int, ...], dtype: Any) -> None:
+        self.array: Optional[np.ndarray] = np.empty(shape, dtype)
+
+    def result(self) -> Any:
+        """The batch, once every sample is written into :attr:`array`."""
+        array, self.array = self.array, None
+        return array
+
+    def discard(self) -> None:
+        self.array = None
+
+
+def batch_space(stack: StackFn, shape: Tuple[int, ...], dtype: Any) -> Any:
+    """Space to write a batch's samples into, instead of stacking them.
+
+    Its ``array`` has the stacked batch's shape; ``result()`` is then what
+    ``stack`` would have returned, and ``discard()`` gives the space up.
+    A loader worker's ``stack`` puts the space in shared memory.
+    """
+    space = getattr(stack, "batch_space", None)
+    if space is not None:
+        return space(shape, dtype)
+    return HeapBatch(shape, dtype)
+
+
+def fetch_batch(dataset: Any, indices: Sequence[Any],
+                stack: StackFn = np.stack) -> Any:
+    """``collate([dataset[i] for i in indices], stack)``.
+
+    A dataset that can write its samples straight into the batch (a
+    ``_collate_batch(indices, stack)`` method that does not return
+    ``NotImplemented``) builds the same batch itself, saving the copy that
+    stacking makes.
+    """
+    build = getattr(dataset, "_collate_batch", None)
+    if build is not None:
+        batch = build(indices, stack)
+        if batch is not NotImplemented:
+            return batch
+    return collate([dataset[i] for i in indices], stack)
 
 
 def default_collate(batch: Sequence[Any]) -> Any:

@@ -201,7 +201,48 @@ class SegmentPool:
             desc = self.stack(arrays)
             sent.append(desc.name)
             return desc
+
+        def batch_space(shape: Tuple[int, ...], dtype: Any) -> Any:
+            return SharedBatch(self, sent, shape, dtype, min_bytes)
+
+        stack.batch_space = batch_space  # type: ignore[attr-defined]
         return stack
+
+
+class SharedBatch:
+    """Space for a stacked batch in a segment of ``pool``, written in place
+    (:func:`gulpio._collate.batch_space`); small batches stay in ordinary
+    memory, as :meth:`SegmentPool.stacker` keeps them."""
+
+    def __init__(self, pool: SegmentPool, sent: List[str],
+                 shape: Tuple[int, ...], dtype: Any, min_bytes: int) -> None:
+        dtype = np.dtype(dtype)
+        self._pool, self._sent, self._shm = pool, sent, None
+        self._desc: Optional[SharedArray] = None
+        nbytes = int(np.prod(shape)) * dtype.itemsize
+        if nbytes < min_bytes or dtype.hasobject or nbytes == 0:
+            self.array: Optional[np.ndarray] = np.empty(shape, dtype)
+            return
+        self._shm = pool.acquire(nbytes)
+        self._desc = SharedArray(_plain_name(self._shm), tuple(shape),
+                                 dtype.str, nbytes)
+        self.array = np.ndarray(shape, dtype=dtype, buffer=self._shm.buf)
+
+    def result(self) -> Any:
+        """The descriptor that goes to the parent (or the small array)."""
+        array, self.array = self.array, None
+        if self._desc is None:
+            return array
+        self._sent.append(self._desc.name)
+        self._shm = None
+        return self._desc
+
+    def discard(self) -> None:
+        """Give the segment back to the pool (nothing of it was sent)."""
+        self.array = None
+        if self._shm is not None:
+            self._shm = None
+            self._pool.release([self._desc.name])
 
 
 def _plain_name(shm: shared_memory.SharedMemory) -> str:

@@ -10,10 +10,11 @@ import json
 import logging
 import numbers
 import operator
-from typing import Any, Callable, List, Optional, Tuple
+from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from gulpio._collate import batch_space, collate
 from gulpio._format import label2idx_path
 from gulpio.errors import GulpIOEmptyFolder, InvalidInputError
 from gulpio.fileio import GulpDirectory
@@ -231,6 +232,12 @@ class GulpVideoDataset(_GulpLabelledDataset):
         self.transform_video = transform
 
     def __getitem__(self, index: int) -> Tuple[Any, Any]:
+        return self._clip(index)
+
+    def _clip(self, index: int, out: Optional[np.ndarray] = None
+              ) -> Tuple[Any, Any]:
+        """``self[index]``; a fused pipeline writes the clip into ``out``
+        when it fits (see :meth:`ComposeVideo._stacked`)."""
         id_, label = self._item(index)
         slice_, pad = clip_slice(int(self._num_stored[index]), self.num_frames,
                                  self.step_size,
@@ -247,12 +254,46 @@ class GulpVideoDataset(_GulpLabelledDataset):
             frames.extend([frames[-1]] * pad)
         if self.stack and type(self.transform) is ComposeVideo:
             # Same result as below; a fast path for common pipelines.
-            return self.transform._stacked(frames), self._target(label)
+            return self.transform._stacked(frames, out), self._target(label)
         if self.transform is not None:
             frames = self.transform(frames)
         if self.stack:
             frames = np.stack(frames)
         return frames, self._target(label)
+
+    def _collate_batch(self, indices: Sequence[Any], stack: Any) -> Any:
+        """The batch ``default_collate`` makes of ``self[i]`` for
+        ``indices``, with every clip written straight into it; for pipelines
+        that :meth:`ComposeVideo._stacked` fuses (NotImplemented otherwise).
+        Used by :class:`gulpio.loader.DataLoader`."""
+        if (len(indices) < 2 or not self.stack
+                or type(self.transform) is not ComposeVideo
+                or not self.transform._fusable()
+                or type(self).__getitem__ is not GulpVideoDataset.__getitem__
+                or type(self)._clip is not GulpVideoDataset._clip):
+            return NotImplemented
+        first, target = self._clip(indices[0])
+        space = batch_space(stack, (len(indices),) + first.shape, first.dtype)
+        try:
+            space.array[0] = first
+            samples = [(first, target)]
+            fits = True
+            for k, index in enumerate(indices[1:], 1):
+                slot = space.array[k] if fits else None
+                clip, target = self._clip(index, slot)
+                fits = fits and clip is slot
+                samples.append((clip, target))
+            if not fits:
+                # A clip of another shape: what default_collate makes of
+                # the samples (an error, unless only the types differ).
+                samples = [(np.array(clip), target) for clip, target in samples]
+                space.discard()
+                return collate(samples, stack)
+            targets = collate([target for _, target in samples], stack)
+            return [space.result(), targets]
+        except BaseException:
+            space.discard()
+            raise
 
 
 class GulpImageDataset(_GulpLabelledDataset):

@@ -14,7 +14,7 @@ Sizes follow two conventions, as in the original library: crop sizes are
 :class:`Scale` size is ``(width, height)``, OpenCV's order.
 """
 import numbers
-from typing import Any, Callable, List, Sequence, Tuple, Union
+from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -165,6 +165,15 @@ def _unit_apply(img: np.ndarray, mean: np.ndarray, inv_std: np.ndarray,
     np.multiply(rows, inv_std_row, out=rows)
 
 
+def _stack_into(frames: Sequence[np.ndarray], out: Optional[np.ndarray]) -> np.ndarray:
+    """``np.stack(frames)``, into ``out`` when it has the stack's shape and type."""
+    stacked = np.stack(frames)  # its checks and its result type
+    if out is None or out.shape != stacked.shape or out.dtype != stacked.dtype:
+        return stacked
+    out[...] = stacked
+    return out
+
+
 def _same_shape_images(frames: Sequence[Any]) -> bool:
     """Whether ``frames`` are non-empty images, all of one shape."""
     if not frames:
@@ -230,19 +239,24 @@ class ComposeVideo:
             frames = transform(frames)
         return frames
 
-    def _stacked(self, frames: Sequence[np.ndarray]) -> np.ndarray:
+    def _stacked(self, frames: Sequence[np.ndarray],
+                 out: Optional[np.ndarray] = None) -> np.ndarray:
         """``np.stack(self(frames))``, with the same random draws.
 
-        The common clip pipeline, image transforms ending in
-        :class:`UnitNorm` and then at most a :class:`RandomCropVideo`
-        without padding, takes a fast path with the same result: each
-        frame's statistics come from the whole frame as usual, but only the
-        cropped region is normalised, straight into the clip array (no
-        normalised pixels thrown away, no copy to stack the frames).
+        With ``out`` the clip is written into it when its shape and type
+        fit (and ``out`` is returned); otherwise a new array is returned.
+
+        The common clip pipelines take a fast path with the same result:
+        image transforms ending in :class:`UnitNorm`, then video transforms
+        that only cut out or mirror (:class:`RandomCropVideo` and
+        :class:`JitterCropVideo` without padding, :class:`RandHorFlipVideo`,
+        :class:`RandVerFlipVideo`).  Each frame's statistics come from the
+        whole frame as usual, but only the region the video transforms
+        keep is normalised, straight into the clip array: no normalised
+        pixels are thrown away and no copy is needed to stack the frames.
         """
-        crop = self._fused_crop()
-        if crop is False:
-            return np.stack(self(frames))
+        if not self._fusable():
+            return _stack_into(self(frames), out)
         frames = list(frames)
         for transform in self.img_transforms[:-1]:
             frames = [transform(frame) for frame in frames]
@@ -251,33 +265,34 @@ class ComposeVideo:
             frames = [self.img_transforms[-1](frame) for frame in frames]
             for transform in self.video_transforms:
                 frames = transform(frames)
-            return np.stack(frames)
-        shape = frames[0].shape
-        top, left = 0, 0
-        crop_h, crop_w = shape[:2]
-        if crop is not None:
-            top, left = crop._box(shape[0], shape[1])
-            crop_h, crop_w = crop.size
-        clip = np.empty((len(frames), crop_h, crop_w) + shape[2:],
-                        dtype=np.float32)
+            return _stack_into(frames, out)
+        # The video transforms as indexing, drawn in order, each from the
+        # shape the previous ones leave.
+        region = np.broadcast_to(False, frames[0].shape[:2])  # for its shape
+        views = []
+        for transform in self.video_transforms:
+            view = transform._view(*region.shape)
+            if view is not None:
+                views.append(view)
+                region = region[view]
+        shape = (len(frames),) + region.shape + frames[0].shape[2:]
+        clip = (out if out is not None and out.shape == shape
+                and out.dtype == np.float32 else
+                np.empty(shape, dtype=np.float32))
         for frame, out in zip(frames, clip):
-            _unit_apply(frame[top:top + crop_h, left:left + crop_w],
-                        *_unit_stats(frame), out)
+            kept = frame
+            for view in views:
+                kept = kept[view]
+            _unit_apply(kept, *_unit_stats(frame), out)
         return clip
 
-    def _fused_crop(self) -> Any:
-        """What :meth:`_stacked` fuses with the final :class:`UnitNorm`:
-        a :class:`RandomCropVideo`, None (no video transform), or False
-        when the transforms do not have that shape."""
-        if not self.img_transforms or type(self.img_transforms[-1]) is not UnitNorm:
-            return False
-        if not self.video_transforms:
-            return None
-        crop = self.video_transforms[0]
-        if (len(self.video_transforms) == 1 and type(crop) is RandomCropVideo
-                and crop.padding == 0):
-            return crop
-        return False
+    def _fusable(self) -> bool:
+        """Whether :meth:`_stacked` can fuse the final :class:`UnitNorm`
+        with the video transforms."""
+        return (bool(self.img_transforms)
+                and type(self.img_transforms[-1]) is UnitNorm
+                and all(type(t) in _VIEW_TRANSFORMS and getattr(t, "padding", 0) == 0
+                        for t in self.video_transforms))
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(img_transforms={self.img_transforms!r}, "
@@ -297,6 +312,12 @@ class RandHorFlipVideo:
             return [np.ascontiguousarray(frame[:, ::-1]) for frame in frames]
         return list(frames)
 
+    def _view(self, height: int, width: int) -> Any:
+        """Draw as :meth:`__call__` does; the indexing it applies, or None."""
+        if np.random.random_sample() < self.p:
+            return (slice(None), slice(None, None, -1))
+        return None
+
 
 class RandVerFlipVideo:
     """Flip all frames of a clip upside down with probability ``p``."""
@@ -308,6 +329,12 @@ class RandVerFlipVideo:
         if np.random.random_sample() < self.p:
             return [np.ascontiguousarray(frame[::-1]) for frame in frames]
         return list(frames)
+
+    def _view(self, height: int, width: int) -> Any:
+        """Draw as :meth:`__call__` does; the indexing it applies, or None."""
+        if np.random.random_sample() < self.p:
+            return slice(None, None, -1)
+        return None
 
 
 # ---------------------------------------------------------------- normalisation
@@ -500,6 +527,11 @@ class RandomCropVideo(RandomCrop):
         pad = self.padding
         return _random_box(height + 2 * pad, width + 2 * pad, *self.size)
 
+    def _view(self, height: int, width: int) -> Any:
+        """Draw as :meth:`__call__` does (without padding); the indexing."""
+        top, left = self._box(height, width)
+        return (slice(top, top + self.size[0]), slice(left, left + self.size[1]))
+
 
 class JitterCrop:
     """Crop a random region whose height and width come from ``sample_sizes``.
@@ -554,3 +586,14 @@ class JitterCropVideo(JitterCrop):
         return [_pad(frame, pad, cv2.BORDER_CONSTANT)[top:top + crop_h,
                                                       left:left + crop_w]
                 for frame in frames]
+
+    def _view(self, height: int, width: int) -> Any:
+        """Draw as :meth:`__call__` does (without padding); the indexing."""
+        top, left, crop_h, crop_w = self._draw(height, width)
+        return (slice(top, top + crop_h), slice(left, left + crop_w))
+
+
+# Video transforms that only index their frames: ComposeVideo fuses them with
+# a final UnitNorm (when they do not pad).
+_VIEW_TRANSFORMS = (RandomCropVideo, JitterCropVideo, RandHorFlipVideo,
+                    RandVerFlipVideo)
