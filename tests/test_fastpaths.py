@@ -364,8 +364,8 @@ def clips_dir(tmp_path_factory):
 def clip_dataset(folder, cls=GulpVideoDataset, crop=24, **kwargs):
     video = [RandomCropVideo(crop), RandHorFlipVideo()] if crop else []
     pipeline = ComposeVideo([Scale(32), UnitNorm()], video)
-    return cls(folder, num_frames=8, step_size=1, is_val=False,
-               transform=pipeline, **kwargs)
+    kwargs.setdefault("is_val", False)
+    return cls(folder, num_frames=8, step_size=1, transform=pipeline, **kwargs)
 
 
 def epoch(dataset, num_workers, collate_fn=default_collate, seed=3):
@@ -458,3 +458,75 @@ def test_shared_batch_space(baseline):
     finally:
         pool.close()
         _shm.sweep(pool.prefix)
+
+
+def test_fused_clip_pipeline_errors_before_any_draw():
+    frames = [np.full((20, 30, 3), 1 + 2j)] * 2
+    pipeline = ComposeVideo([UnitNorm()], [RandVerFlipVideo(), RandomCropVideo(10)])
+    for run in (pipeline, pipeline._stacked):
+        np.random.seed(1)
+        with pytest.raises(TypeError, match="real numbers, got dtype complex128"):
+            run(frames)
+        assert np.random.random_sample() == np.random.RandomState(1).random_sample()
+
+
+def test_fused_clip_into_an_out_array_of_any_layout():
+    frames = frames_of((10, 12, 3), np.uint8, count=3)
+    pipeline = ComposeVideo([UnitNorm()], [RandHorFlipVideo()])
+    plain, _ = plain_and_fused(pipeline, frames)
+    for out in (np.zeros((3, 10, 12, 3), np.float32),
+                np.zeros((3, 10, 12, 3), np.float32, order="F"),
+                np.zeros((3, 10, 12, 3), np.float32)[..., ::-1],
+                np.zeros((3, 10, 12, 3), np.float64)):
+        np.random.seed(7)
+        got = pipeline._stacked(frames, out)
+        np.testing.assert_array_equal(got, plain)
+        assert (got is out) == (out.flags.c_contiguous and out.dtype == np.float32)
+
+
+def test_fused_clip_of_an_empty_region():
+    pipeline = ComposeVideo([UnitNorm()], [JitterCropVideo([4])])
+    pipeline.video_transforms[0].sample_sizes = [0]  # changed after construction
+    plain, fused = plain_and_fused(pipeline, frames_of((10, 12, 3), np.uint8))
+    assert fused.shape == plain.shape == (5, 0, 0, 3)
+
+
+class Reversed:
+    """A wrapper that forwards other attributes to the dataset it wraps."""
+
+    def __init__(self, dataset):
+        self.dataset = dataset
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def __getitem__(self, index):
+        return self.dataset[len(self.dataset) - 1 - index]
+
+    def __getattr__(self, name):
+        if name == "dataset":
+            raise AttributeError(name)
+        return getattr(self.dataset, name)
+
+
+class GeneratorBatches:
+    def __len__(self):
+        return 1
+
+    def __iter__(self):
+        yield (i for i in range(3))
+
+
+@pytest.mark.parametrize("num_workers", [0, 1])
+def test_wrappers_and_batch_samplers_get_their_own_batches(clips_dir, num_workers,
+                                                           baseline):
+    wrapped = Reversed(clip_dataset(clips_dir, is_val=True, crop=None))
+    for batch, plain in zip(epoch(wrapped, num_workers),
+                            epoch(wrapped, num_workers, plain_collate)):
+        for got, want in zip(batch, plain):
+            np.testing.assert_array_equal(got, want)
+    if num_workers == 0:  # (a generator does not pickle to a worker)
+        dataset = clip_dataset(clips_dir, is_val=True, crop=None)
+        clips, labels = next(iter(DataLoader(dataset,
+                                             batch_sampler=GeneratorBatches())))
+        assert clips.shape == (3, 8, 32, 42, 3) and len(labels) == 3

@@ -98,9 +98,13 @@ def fetch_batch(dataset: Any, indices: Sequence[Any],
     ``NotImplemented``) builds the same batch itself, saving the copy that
     stacking makes.
     """
-    build = getattr(dataset, "_collate_batch", None)
+    # Looked up on the class: a wrapper that forwards attributes to the
+    # dataset it wraps must not hand over its indices.
+    build = getattr(type(dataset), "_collate_batch", None)
     if build is not None:
-        batch = build(indices, stack)
+        if not isinstance(indices, (Sequence, np.ndarray)):
+            indices = list(indices)  # a batch sampler may yield iterators
+        batch = build(dataset, indices, stack)
         if batch is not NotImplemented:
             return batch
     return collate([dataset[i] for i in indices], stack)

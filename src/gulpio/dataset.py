@@ -292,6 +292,7 @@ class GulpVideoDataset(_GulpLabelledDataset):
             targets = collate([target for _, target in samples], stack)
             return [space.result(), targets]
         except BaseException:
+            slot = samples = None  # no views of the space left here
             space.discard()
             raise
 

@@ -127,6 +127,9 @@ def _along_row(values: np.ndarray, width: int) -> np.ndarray:
 def _unit_stats(img: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     """Per-channel ``float32`` mean and reciprocal standard deviation of a
     non-empty image (a constant channel gets 1 for its deviation)."""
+    if img.dtype.kind not in "biuf":
+        raise TypeError(f"UnitNorm needs an image of real numbers, got dtype "
+                        f"{img.dtype}")
     channels = 1 if img.ndim == 2 else img.shape[2]
     if channels <= 4 and img.dtype in _CV_DEPTHS:
         # OpenCV's one-pass statistics: several times faster than numpy's
@@ -152,6 +155,8 @@ def _unit_apply(img: np.ndarray, mean: np.ndarray, inv_std: np.ndarray,
     # than numpy's casting inside the subtraction.  Per-channel values are
     # repeated along a row, so that numpy runs long contiguous inner loops
     # instead of ones of length C.
+    if img.size == 0:
+        return
     height = img.shape[0]
     rows = out.reshape(height, -1)
     if img.ndim == 2:
@@ -266,6 +271,9 @@ class ComposeVideo:
             for transform in self.video_transforms:
                 frames = transform(frames)
             return _stack_into(frames, out)
+        # Statistics first: UnitNorm's errors come before any video
+        # transform draws, as in the plain way.
+        stats = [_unit_stats(frame) for frame in frames]
         # The video transforms as indexing, drawn in order, each from the
         # shape the previous ones leave.
         region = np.broadcast_to(False, frames[0].shape[:2])  # for its shape
@@ -277,13 +285,13 @@ class ComposeVideo:
                 region = region[view]
         shape = (len(frames),) + region.shape + frames[0].shape[2:]
         clip = (out if out is not None and out.shape == shape
-                and out.dtype == np.float32 else
+                and out.dtype == np.float32 and out.flags.c_contiguous else
                 np.empty(shape, dtype=np.float32))
-        for frame, out in zip(frames, clip):
+        for frame, (mean, inv_std), frame_out in zip(frames, stats, clip):
             kept = frame
             for view in views:
                 kept = kept[view]
-            _unit_apply(kept, *_unit_stats(frame), out)
+            _unit_apply(kept, mean, inv_std, frame_out)
         return clip
 
     def _fusable(self) -> bool:
