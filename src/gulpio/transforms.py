@@ -117,11 +117,14 @@ def _random_box(height: int, width: int, crop_h: int,
     return top, left
 
 
-def _along_row(values: np.ndarray, width: int) -> np.ndarray:
-    """``values`` (one per channel) repeated for ``width`` pixels of a row."""
-    row = np.empty(width * len(values), dtype=values.dtype)
-    row.reshape(width, len(values))[...] = values
-    return row
+def _along_row(mean: np.ndarray, inv_std: np.ndarray,
+               width: int) -> np.ndarray:
+    """``mean`` and ``inv_std`` (one value per channel) repeated for
+    ``width`` pixels: a ``(2, width * C)`` array, one row each."""
+    rows = np.empty((2, width, len(mean)), dtype=np.float32)
+    rows[0] = mean
+    rows[1] = inv_std
+    return rows.reshape(2, -1)
 
 
 def _unit_stats(img: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
@@ -164,8 +167,7 @@ def _unit_apply(img: np.ndarray, mean: np.ndarray, inv_std: np.ndarray,
         mean_row, inv_std_row = mean[0], inv_std[0]
     else:
         rows[...] = img.reshape(height, -1)
-        mean_row = _along_row(mean, img.shape[1])
-        inv_std_row = _along_row(inv_std, img.shape[1])
+        mean_row, inv_std_row = _along_row(mean, inv_std, img.shape[1])
     np.subtract(rows, mean_row, out=rows)
     np.multiply(rows, inv_std_row, out=rows)
 
