@@ -1,4 +1,6 @@
 """gulpio.transforms on numpy images and clips."""
+import re
+
 import cv2
 import numpy as np
 import pytest
@@ -101,6 +103,32 @@ def test_unit_norm():
         assert np.array_equal(normed, UnitNorm()(np.ascontiguousarray(view)))
     empty = UnitNorm()(np.zeros((0, 4, 3), np.uint8))
     assert empty.dtype == np.float32 and empty.shape == (0, 4, 3)
+
+
+
+@pytest.mark.parametrize("shape,high", [((16, 20, 3), 256), ((240, 427, 3), 256),
+                                        ((720, 1280, 3), 2), ((1, 1, 3), 256),
+                                        ((9, 7, 3), 1)])
+def test_unit_norm_of_8bit_rgb_equals_opencv_three_channel_statistics(shape, high):
+    """RGB uint8 statistics go through a 4-channel copy (OpenCV's fast
+    path); the result must be the 3-channel statistics' bit for bit."""
+    img = np.random.default_rng(1).integers(0, high, shape).astype(np.uint8) * (255 // max(high - 1, 1))
+    mean, std = cv2.meanStdDev(img)
+    mean = mean.reshape(-1).astype(np.float32)
+    std = std.reshape(-1).astype(np.float32)
+    std[std == 0] = 1
+    want = (img.astype(np.float32) - mean) * (np.float32(1) / std)
+    got = UnitNorm()(img)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, want)
+
+
+def test_unit_norm_refuses_other_element_types():
+    for img in (np.full((4, 5, 3), 1 + 2j), np.full((4, 5), "7"),
+                np.zeros((4, 5), "datetime64[s]")):
+        with pytest.raises(TypeError, match=re.escape(f"real numbers, got dtype {img.dtype}")):
+            UnitNorm()(img)
+    assert UnitNorm()(np.ones((4, 5, 3), bool)).dtype == np.float32
 
 
 def test_scale():
