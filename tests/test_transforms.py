@@ -105,15 +105,18 @@ def test_unit_norm():
     assert empty.dtype == np.float32 and empty.shape == (0, 4, 3)
 
 
-
-@pytest.mark.parametrize("shape,high", [((16, 20, 3), 256), ((240, 427, 3), 256),
-                                        ((720, 1280, 3), 2), ((1, 1, 3), 256),
-                                        ((9, 7, 3), 1)])
-def test_unit_norm_of_8bit_rgb_equals_opencv_three_channel_statistics(shape, high):
+@pytest.mark.parametrize("shape,high,view", [
+    ((16, 20, 3), 256, None), ((240, 427, 3), 256, None), ((720, 1280, 3), 2, None),
+    ((1, 1, 3), 256, None), ((9, 7, 3), 1, None), ((1, 32769, 3), 256, None),
+    ((60, 80, 3), 256, lambda a: a[::-1, ::2]), ((60, 80, 3), 256, np.rot90),
+    ((60, 80, 4), 256, lambda a: a[..., 1:])])
+def test_unit_norm_of_8bit_rgb_equals_opencv_three_channel_statistics(shape, high, view):
     """RGB uint8 statistics go through a 4-channel copy (OpenCV's fast
     path); the result must be the 3-channel statistics' bit for bit."""
     img = np.random.default_rng(1).integers(0, high, shape).astype(np.uint8) * (255 // max(high - 1, 1))
-    mean, std = cv2.meanStdDev(img)
+    if view is not None:  # not C-contiguous
+        img = view(img)
+    mean, std = cv2.meanStdDev(np.ascontiguousarray(img))
     mean = mean.reshape(-1).astype(np.float32)
     std = std.reshape(-1).astype(np.float32)
     std[std == 0] = 1
