@@ -394,7 +394,8 @@ class UnitNorm:
 
     A colour image is normalised per channel over its pixels, a grayscale
     image over all pixels.  A constant channel becomes zeros.  Returns
-    ``float32``.
+    ``float32``; an image whose elements are not real numbers (bool,
+    integers, floats) is a ``TypeError``.
     """
 
     def __call__(self, img: np.ndarray) -> np.ndarray:
