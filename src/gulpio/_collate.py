@@ -110,6 +110,18 @@ def fetch_batch(dataset: Any, indices: Sequence[Any],
     return collate([dataset[i] for i in indices], stack)
 
 
+def fetch(dataset: Any, indices: Any, collate_fn: Callable[[Any], Any],
+          auto_collation: bool, stack: StackFn = np.stack) -> Any:
+    """One batch as a loader makes it: ``indices`` collated with
+    ``collate_fn`` (``default_collate`` stacking with ``stack``), or with
+    automatic batching off, ``collate_fn(dataset[indices])``."""
+    if not auto_collation:
+        return collate_fn(dataset[indices])
+    if collate_fn is default_collate:
+        return fetch_batch(dataset, indices, stack)
+    return collate_fn([dataset[i] for i in indices])
+
+
 def default_collate(batch: Sequence[Any]) -> Any:
     """Combine a list of samples into a batch.
 

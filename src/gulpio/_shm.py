@@ -173,37 +173,26 @@ class SegmentPool:
         return SharedArray(_plain_name(shm), tuple(arr.shape), arr.dtype.str,
                            arr.nbytes)
 
-    def stack(self, arrays: List[np.ndarray]) -> SharedArray:
-        """Stack equally shaped ``arrays`` straight into a segment."""
-        shape = (len(arrays),) + arrays[0].shape
-        dtype = np.result_type(*arrays)
-        nbytes = int(np.prod(shape)) * dtype.itemsize
-        shm = self.acquire(nbytes)
-        view = np.ndarray(shape, dtype=dtype, buffer=shm.buf)
-        try:
-            np.stack(arrays, out=view)
-        finally:
-            del view
-        return SharedArray(_plain_name(shm), shape, dtype.str, nbytes)
-
     def stacker(self, sent: List[str], min_bytes: int = SHM_MIN_BYTES
                 ) -> Callable[[List[np.ndarray]], Any]:
         """A ``stack`` function for :func:`gulpio._collate.collate`.
 
         Large stacks go straight into a segment (its name is appended to
-        ``sent``); small ones are stacked normally.
+        ``sent``); small ones are stacked normally.  Its ``batch_space``
+        gives the same space to be written in place (:class:`SharedBatch`).
         """
-        def stack(arrays: List[np.ndarray]) -> Any:
-            first = arrays[0]
-            nbytes = first.nbytes * len(arrays)
-            if nbytes < min_bytes or first.dtype.hasobject or nbytes == 0:
-                return np.stack(arrays)
-            desc = self.stack(arrays)
-            sent.append(desc.name)
-            return desc
-
-        def batch_space(shape: Tuple[int, ...], dtype: Any) -> Any:
+        def batch_space(shape: Tuple[int, ...], dtype: Any) -> "SharedBatch":
             return SharedBatch(self, sent, shape, dtype, min_bytes)
+
+        def stack(arrays: List[np.ndarray]) -> Any:
+            space = batch_space((len(arrays),) + arrays[0].shape,
+                                np.result_type(*arrays))
+            try:
+                np.stack(arrays, out=space.array)
+            except BaseException:
+                space.discard()
+                raise
+            return space.result()
 
         stack.batch_space = batch_space  # type: ignore[attr-defined]
         return stack

@@ -29,7 +29,7 @@ from typing import Any, Callable, List, NamedTuple, Optional
 import numpy as np
 
 from gulpio import _shm
-from gulpio._collate import default_collate, fetch_batch
+from gulpio._collate import fetch
 
 logger = logging.getLogger(__name__)
 
@@ -154,12 +154,8 @@ def _fetch(dataset: Any, indices: Any, collate_fn: Callable,
     """Load and collate one batch; large arrays end up in shared memory."""
     sent: List[str] = []
     try:
-        if auto_collation and collate_fn is default_collate:
-            batch = fetch_batch(dataset, indices, pool.stacker(sent))
-        elif auto_collation:
-            batch = collate_fn([dataset[i] for i in indices])
-        else:
-            batch = collate_fn(dataset[indices])
+        batch = fetch(dataset, indices, collate_fn, auto_collation,
+                      pool.stacker(sent))
         return _shm.share(batch, pool, sent)
     except BaseException:
         pool.release(sent)  # nothing of this batch leaves the worker

@@ -36,7 +36,7 @@ from typing import Any, Callable, Deque, Dict, List, Optional, Tuple, Union
 import numpy as np
 
 from gulpio import _shm
-from gulpio._collate import default_collate, fetch_batch
+from gulpio._collate import default_collate, fetch
 from gulpio._worker import (INIT_TASK_ID, WorkerInfo,
                             get_worker_info, worker_loop)
 from gulpio.sampler import BatchSampler, RandomSampler, SequentialSampler
@@ -346,12 +346,8 @@ class _SingleProcessIter:
         return self
 
     def __next__(self) -> Any:
-        indices = next(self._sampler_iter)
-        if self._auto_collation and self._collate_fn is default_collate:
-            return fetch_batch(self._dataset, indices)
-        if self._auto_collation:
-            return self._collate_fn([self._dataset[i] for i in indices])
-        return self._collate_fn(self._dataset[indices])
+        return fetch(self._dataset, next(self._sampler_iter),
+                     self._collate_fn, self._auto_collation)
 
 
 class _MultiProcessIter:

@@ -247,8 +247,12 @@ class ComposeVideo:
         self.video_transforms = list(video_transforms)
 
     def __call__(self, frames: Sequence[np.ndarray]) -> List[np.ndarray]:
-        frames = list(frames)
-        for transform in self.img_transforms:
+        return self._apply(list(frames), self.img_transforms)
+
+    def _apply(self, frames: List[np.ndarray],
+               img_transforms: Sequence[Callable]) -> List[np.ndarray]:
+        """``img_transforms`` frame by frame, then the video transforms."""
+        for transform in img_transforms:
             frames = [transform(frame) for frame in frames]
         for transform in self.video_transforms:
             frames = transform(frames)
@@ -277,10 +281,7 @@ class ComposeVideo:
             frames = [transform(frame) for frame in frames]
         if not _same_shape_images(frames):
             # The plain way, for its results or its errors.
-            frames = [self.img_transforms[-1](frame) for frame in frames]
-            for transform in self.video_transforms:
-                frames = transform(frames)
-            return _stack_into(frames, out)
+            return _stack_into(self._apply(frames, self.img_transforms[-1:]), out)
         # Statistics first: UnitNorm's errors come before any video
         # transform draws, as in the plain way.
         stats = [_unit_stats(frame) for frame in frames]
