@@ -86,6 +86,14 @@ def interleaved_medians(fns: Dict[str, Callable[[], Any]], reps: int,
     return {label: statistics.median(t) for label, t in times.items()}
 
 
+def paired_ratio(slow: List[float], fast: List[float]) -> float:
+    """Median over rounds of ``slow[i] / fast[i]``: the speed-up of the
+    second of two setups timed side by side in each round.  A burst of
+    load on the machine slows both sides of a round, so the ratios scatter
+    less than the ratio of the two medians."""
+    return statistics.median(s / f for s, f in zip(slow, fast))
+
+
 def table(title: str, header: List[str], rows: List[List[Any]]) -> None:
     print(f"\n== {title}")
     cells = [header] + [[f"{c:.3g}" if isinstance(c, float) else str(c)
@@ -269,34 +277,44 @@ def bench_e2e(work: str, quick: bool) -> Dict[str, Any]:
         count = 0
         try:
             for epoch in range(epochs + 1):
-                for key, loader in loaders.items():
+                # A round times one epoch of every loader; every other
+                # round goes in reverse order, so that a drift of the
+                # machine's speed falls on both sides of each pair alike.
+                keys = list(loaders) if epoch % 2 else list(loaders)[::-1]
+                for key in keys:
                     start = time.perf_counter()
-                    count = sum(len(labels) for _, labels in loader)
+                    count = sum(len(labels) for _, labels in loaders[key])
                     if epoch:
                         times[key].append(time.perf_counter() - start)
         finally:
             for loader in loaders.values():
                 loader.close()
         del loaders
+        results[f"scale{size}_epoch_seconds"] = {
+            f"reduction{r}_workers{w}": t for (w, r), t in times.items()}
         rates = {key: count / statistics.median(t) for key, t in times.items()}
         for (workers, r), rate in rates.items():
             results[f"scale{size}_reduction{r}_workers{workers}"] = rate
+            speedup = paired_ratio(times[workers, 1], times[workers, r])
             rows.append([f"Scale({size})+RandomCropVideo({size})",
-                         f"reduction={r}", workers, rate,
-                         rate / rates[workers, 1]])
+                         f"reduction={r}", workers, rate, speedup])
             if r != 1:
                 results[f"scale{size}_reduction{r}_vs_1_workers"
-                        f"{workers}"] = rate / rates[workers, 1]
+                        f"{workers}"] = speedup
     table(f"end to end: GulpVideoDataset -> DataLoader(batch 8), 427x240, "
           f"16 frames step 2, Scale + RandomCropVideo + UnitNorm "
-          f"(median of {epochs} epochs after a warm-up epoch; all loaders of "
-          f"a pipeline timed in turn)",
+          f"(clips/s: median of {epochs} epochs after a warm-up epoch; "
+          f"speed-up: median of the {epochs} rounds' ratios, each round "
+          f"timing one epoch of every loader of a pipeline in turn)",
           ["pipeline", "decoding", "workers", "clips/s",
            "x full-size decoding"], rows)
-    full0 = results.get("scale112_reduction1_workers0")
-    if full0:
-        results["workers2_vs_0"] = results["scale112_reduction1_workers2"] / full0
-        results["workers1_vs_0"] = results["scale112_reduction1_workers1"] / full0
+    epochs_112 = results.get("scale112_epoch_seconds")
+    if epochs_112:
+        full0 = epochs_112["reduction1_workers0"]
+        results["workers2_vs_0"] = paired_ratio(
+            full0, epochs_112["reduction1_workers2"])
+        results["workers1_vs_0"] = paired_ratio(
+            full0, epochs_112["reduction1_workers1"])
         print(f"2 workers: {results['workers2_vs_0']:.2f}x the clips/s of 0")
     return results
 

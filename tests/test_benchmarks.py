@@ -1,6 +1,7 @@
 """A smoke run of the benchmark suite with tiny sizes (no timing asserted)."""
 import json
 import os
+import statistics
 import subprocess
 import sys
 
@@ -20,7 +21,19 @@ def test_benchmark_suite_smoke_run(tmp_path):
     assert all(value > 0 for value in read.values())
     assert results["open"]["items"] == 250
     assert results["open"]["ours"]["seconds"] > 0
-    assert results["e2e"]["scale112_reduction1_workers0"] > 0
+    e2e = results["e2e"]
+    assert e2e["scale112_reduction1_workers0"] > 0
+    # Speed-ups are medians of each round's ratio of epoch times.
+    epochs = e2e["scale112_epoch_seconds"]
+    assert set(epochs) == {f"reduction{r}_workers{w}"
+                           for r in (1, 2) for w in (0, 1, 2)}
+    assert all(len(seconds) == e2e["epochs"] for seconds in epochs.values())
+    assert e2e["scale112_reduction2_vs_1_workers1"] == statistics.median(
+        full / reduced for full, reduced in zip(epochs["reduction1_workers1"],
+                                                epochs["reduction2_workers1"]))
+    assert e2e["workers2_vs_0"] == statistics.median(
+        zero / two for zero, two in zip(epochs["reduction1_workers0"],
+                                        epochs["reduction1_workers2"]))
     assert "== read 427x240" in done.stdout and "wrote" in done.stdout
     plot = subprocess.run(
         [sys.executable, os.path.join(ROOT, "benchmarks", "plot.py"), str(out),
