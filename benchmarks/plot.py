@@ -8,7 +8,10 @@ import json
 import os
 import sys
 
-import matplotlib
+try:
+    import matplotlib
+except ImportError:
+    sys.exit('plot.py needs matplotlib: pip install ".[bench]"')
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -49,8 +52,9 @@ def main(argv):
                  "read 427x240 frames", "frames/s",
                  highlight=[k for k, l in enumerate(labels) if "gulpio" in l])
         elif name == "e2e":
+            # The clips/s of each loader (not the speed-ups or epoch times).
             keys = [k for k in data if k.startswith("scale")
-                    and not k.count("_vs_")]
+                    and "_vs_" not in k and isinstance(data[k], float)]
             bars(ax, [k.replace("_", ", ") for k in keys],
                  [data[k] for k in keys],
                  "GulpVideoDataset -> DataLoader, batch 8", "clips/s")

@@ -64,12 +64,13 @@ from gulpio.transforms import (ComposeVideo, RandomCropVideo, Scale,  # noqa: E4
 RESULTS = os.path.join(HERE, "results")
 
 
-def interleaved_medians(fns: Dict[str, Callable[[], Any]], reps: int,
-                        faults: Optional[Dict[str, float]] = None
-                        ) -> Dict[str, float]:
-    """Median seconds of each function, timed round-robin so that the
-    machine's noise falls on all of them alike.  ``faults``, if given, gets
-    each function's median number of minor page faults per call."""
+def interleaved_times(fns: Dict[str, Callable[[], Any]], reps: int,
+                      faults: Optional[Dict[str, float]] = None
+                      ) -> Dict[str, List[float]]:
+    """Seconds of each call of each function, timed round-robin (a round
+    calls every function once) so that the machine's noise falls on all of
+    them alike.  ``faults``, if given, gets each function's median number
+    of minor page faults per call."""
     times: Dict[str, List[float]] = {label: [] for label in fns}
     minflt: Dict[str, List[int]] = {label: [] for label in fns}
     for _ in range(reps):
@@ -83,7 +84,7 @@ def interleaved_medians(fns: Dict[str, Callable[[], Any]], reps: int,
     if faults is not None:
         faults.update({label: statistics.median(n)
                        for label, n in minflt.items()})
-    return {label: statistics.median(t) for label, t in times.items()}
+    return times
 
 
 def paired_ratio(slow: List[float], fast: List[float]) -> float:
@@ -208,33 +209,42 @@ def bench_read(work: str, quick: bool) -> Dict[str, Any]:
              (lambda: jpeg_folder(clip), clip_frames)),
         ])
         faults: Dict[str, float] = {}
-        seconds = interleaved_medians(
+        times = interleaved_times(
             {label: fn for label, (fn, _) in runs.items()}, reps, faults)
-        fps = {label: count / seconds[label]
+        fps = {label: count / statistics.median(times[label])
                for label, (_, count) in runs.items()}
-        limit_whole = fps["decode-only limit, whole items"]
-        limit_clip = fps["decode-only limit, 16-frame clips"]
-        kept_whole = fps["decode-only limit, item's frames kept"]
-        kept_clip = fps["decode-only limit, clip's frames kept"]
+        # Against the two decode-only loops: medians of each round's ratio
+        # (the loop and the reader read the same frames).
+        limit = {label: "decode-only limit, " + (
+                     "16-frame clips" if "clip" in label else "whole items")
+                 for label in runs}
+        kept = {label: "decode-only limit, " + (
+                    "clip's frames kept" if "clip" in label
+                    else "item's frames kept")
+                for label in runs}
+        vs_limit = {label: paired_ratio(times[limit[label]], times[label])
+                    for label in runs}
+        vs_kept = {label: paired_ratio(times[kept[label]], times[label])
+                   for label in runs}
         faults_per_frame = {label: faults[label] / count
                             for label, (_, count) in runs.items()}
-        rows = [[label, value,
-                 value / (limit_clip if "clip" in label else limit_whole),
-                 value / (kept_clip if "clip" in label else kept_whole),
+        rows = [[label, value, vs_limit[label], vs_kept[label],
                  faults_per_frame[label]]
                 for label, value in fps.items()]
-        table(f"read {name} ({items} items x {frames} frames, median of "
-              f"{reps}, interleaved)",
+        table(f"read {name} ({items} items x {frames} frames; frames/s: "
+              f"median of {reps} rounds, each calling every reader once; "
+              f"x decode-only: median of the rounds' ratios)",
               ["what", "frames/s", "x decode-only", "x decode-only kept",
                "page faults/frame"], rows)
-        whole = fps["gulpio directory[id], whole items"]
-        clips = fps["gulpio directory[id, slice], clips"]
+        whole = "gulpio directory[id], whole items"
+        clips = "gulpio directory[id, slice], clips"
         results[name] = {"frames_per_s": fps,
+                         "seconds": times,
                          "page_faults_per_frame": faults_per_frame,
-                         "whole_vs_decode_only": whole / limit_whole,
-                         "whole_vs_decode_only_kept": whole / kept_whole,
-                         "clip_vs_decode_only": clips / limit_clip,
-                         "clip_vs_decode_only_kept": clips / kept_clip}
+                         "whole_vs_decode_only": vs_limit[whole],
+                         "whole_vs_decode_only_kept": vs_kept[whole],
+                         "clip_vs_decode_only": vs_limit[clips],
+                         "clip_vs_decode_only_kept": vs_kept[clips]}
     return results
 
 
