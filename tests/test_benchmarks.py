@@ -33,7 +33,7 @@ def test_benchmark_suite_smoke_run(tmp_path):
     epochs = e2e["scale112_epoch_seconds"]
     assert set(epochs) == {f"reduction{r}_workers{w}"
                            for r in (1, 2) for w in (0, 1, 2)}
-    assert all(len(seconds) == e2e["epochs"] for seconds in epochs.values())
+    assert all(len(times) == e2e["epochs"] for times in epochs.values())
     assert e2e["scale112_reduction2_vs_1_workers1"] == statistics.median(
         full / reduced for full, reduced in zip(epochs["reduction1_workers1"],
                                                 epochs["reduction2_workers1"]))
