@@ -11,7 +11,9 @@ read
     frames/s of ``GulpDirectory[id]`` for whole items and for strided clips
     (16 frames, step 2), against the decode-only limit (the same JPEG bytes
     decoded in a tight loop), the original's reader (one seek and read per
-    frame) and a folder of JPEG files (what gulping replaces).
+    frame) and a folder of JPEG files (what gulping replaces); and the
+    decode-only loop keeping the last 1, 3, 12 or an item's worth of frames
+    (what keeping an item's frames costs in the CPU's cache).
 e2e
     clips/s of ``GulpVideoDataset`` (16 frames, step 2, ``Scale``,
     ``RandomCropVideo``, ``UnitNorm``) through ``DataLoader`` (batch 8) with
@@ -43,7 +45,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from typing import Any, Callable, Dict, List, Optional
 
 import cv2
@@ -238,6 +240,10 @@ def bench_read(work: str, quick: bool) -> Dict[str, Any]:
                "page faults/frame"], rows)
         whole = "gulpio directory[id], whole items"
         clips = "gulpio directory[id, slice], clips"
+        if name == "427x240":
+            results["keep_window"] = bench_keep_window(
+                [buf for id_ in ids for buf in arrays[id_]], frames,
+                2 if quick else 5)
         results[name] = {"frames_per_s": fps,
                          "seconds": times,
                          "page_faults_per_frame": faults_per_frame,
@@ -246,6 +252,62 @@ def bench_read(work: str, quick: bool) -> Dict[str, Any]:
                          "clip_vs_decode_only": vs_limit[clips],
                          "clip_vs_decode_only_kept": vs_kept[clips]}
     return results
+
+
+def l2_cache_kib() -> Optional[int]:
+    """Size of one core's level-2 cache, from Linux's sysfs (None if it
+    cannot be read)."""
+    folder = "/sys/devices/system/cpu/cpu0/cache"
+    try:
+        for index in sorted(os.listdir(folder)):
+            with open(os.path.join(folder, index, "level")) as fp:
+                if fp.read().strip() != "2":
+                    continue
+            with open(os.path.join(folder, index, "size")) as fp:
+                size = fp.read().strip()
+            return int(size[:-1]) * 1024 if size.endswith("M") else int(
+                size.rstrip("K"))
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def bench_keep_window(buffers: List[np.ndarray], frames: int, reps: int
+                      ) -> Dict[str, Any]:
+    """The decode-only loop over the same frames, keeping the last ``k``
+    decoded frames alive (``k = 1`` is the loop that throws each frame
+    away, ``k = frames`` keeps an item's worth).  Every decoding does the
+    same work; what changes is whether the frames being written still fit
+    in the CPU's cache."""
+    windows = sorted({1, 3, 12, frames})
+
+    def loop(k: int) -> Callable[[], None]:
+        def run() -> None:
+            kept: deque = deque(maxlen=k)
+            for buf in buffers:
+                kept.append(cv2.imdecode(buf, cv2.IMREAD_COLOR))
+        return run
+
+    times = interleaved_times({k: loop(k) for k in windows}, reps)
+    frame = cv2.imdecode(buffers[0], cv2.IMREAD_COLOR)
+    result = {"windows": windows,
+              "frame_kib": frame.nbytes / 1024,
+              "l2_cache_kib_per_core": l2_cache_kib(),
+              "seconds": {str(k): times[k] for k in windows},
+              "frames_per_s": {str(k): len(buffers) / statistics.median(
+                  times[k]) for k in windows},
+              "vs_window_1": {str(k): paired_ratio(times[1], times[k])
+                              for k in windows}}
+    l2 = result["l2_cache_kib_per_core"]
+    table(f"decode-only loop keeping the last k frames ({len(buffers)} "
+          f"frames of {result['frame_kib']:.0f} KiB; level-2 cache "
+          f"{'unknown' if l2 is None else f'{l2} KiB'} per core; x k=1: "
+          f"median of {reps} rounds' ratios)",
+          ["k frames kept", "KiB kept", "frames/s", "x k=1"],
+          [[k, round(k * result["frame_kib"]),
+            result["frames_per_s"][str(k)], result["vs_window_1"][str(k)]]
+           for k in windows])
+    return result
 
 
 # ------------------------------------------------------------------ e2e

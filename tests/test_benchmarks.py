@@ -25,6 +25,14 @@ def test_benchmark_suite_smoke_run(tmp_path):
         limit / ours for limit, ours in zip(
             seconds["decode-only limit, whole items"],
             seconds["gulpio directory[id], whole items"]))
+    window = results["read"]["keep_window"]
+    assert window["windows"][0] == 1 and window["windows"][-1] == 40
+    assert window["vs_window_1"]["1"] == 1.0
+    assert window["vs_window_1"]["40"] == statistics.median(
+        one / kept for one, kept in zip(window["seconds"]["1"],
+                                        window["seconds"]["40"]))
+    assert window["frame_kib"] == 427 * 240 * 3 / 1024
+    assert "keeping the last k frames" in done.stdout
     assert results["open"]["items"] == 250
     assert results["open"]["ours"]["seconds"] > 0
     e2e = results["e2e"]
