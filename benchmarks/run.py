@@ -1,6 +1,6 @@
 """gulpio's benchmark suite: every measurement side by side with its baseline.
 
-    python benchmarks/run.py            # the full suite (about 11 minutes)
+    python benchmarks/run.py            # the full suite (about 13 minutes)
     python benchmarks/run.py --quick    # tiny sizes, a smoke run (~1 minute)
     python benchmarks/run.py --only read,open
 
