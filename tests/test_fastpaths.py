@@ -14,9 +14,11 @@ from gulpio.errors import CorruptMetaError
 from gulpio.dataset import GulpVideoDataset
 from gulpio.fileio import json_serializer
 from gulpio.loader import DataLoader, default_collate
-from gulpio.transforms import (ComposeVideo, JitterCropVideo, RandHorFlipVideo,
-                               RandomCropVideo, RandVerFlipVideo, Scale,
-                               UnitNorm)
+from gulpio import _jpeg, transforms
+from gulpio.errors import FrameDecodeError
+from gulpio.transforms import (CenterCrop, ComposeVideo, JitterCropVideo,
+                               RandHorFlipVideo, RandomCrop, RandomCropVideo,
+                               RandVerFlipVideo, Scale, UnitNorm)
 
 from test_fileio import expected_rgb, scene, write_chunk
 from test_loader import baseline  # noqa: F401 (a fixture)
@@ -227,6 +229,12 @@ PIPELINES = [  # (pipeline, whether it takes the fused path)
                                          RandVerFlipVideo(0.6)]), True),
     (lambda: ComposeVideo([UnitNorm()], [JitterCropVideo([12, 16, 30]),
                                          RandomCropVideo(10)]), True),
+    # frame by frame through the image transforms before UnitNorm
+    (lambda: ComposeVideo([Scale(36), CenterCrop(30), UnitNorm()],
+                          [RandomCropVideo(20)]), True),
+    # transform after transform: the random draws keep their order
+    (lambda: ComposeVideo([RandomCrop(30), RandomCrop(24), UnitNorm()],
+                          [RandHorFlipVideo()]), True),
     # other shapes of pipeline
     (lambda: ComposeVideo([UnitNorm()], [RandomCropVideo(20, padding=3)]), False),
     (lambda: ComposeVideo([UnitNorm()], [JitterCropVideo([16], padding=2)]), False),
@@ -302,6 +310,73 @@ def test_video_dataset_takes_the_fused_path_with_the_plain_result(tmp_path, monk
         assert clip.shape == (8, 24, 24, 3) and clip.dtype == np.float32
         assert label == plain_label
     assert len(calls) == 3
+
+
+@pytest.mark.parametrize("reduction", [1, 2])
+def test_video_dataset_decodes_each_frame_after_the_last_is_scaled(
+        tmp_path, monkeypatch, reduction):
+    """The fused path decodes a frame, scales it and drops it before the
+    next is decoded (so the decoded frame is still in the CPU's cache);
+    padding repeats the last frame without decoding it again."""
+    folder = str(tmp_path)
+    _gulps.write_gulp(folder, [12, 4], ["a", "b"], height=48, width=64)
+    pipeline = ComposeVideo([Scale(16), UnitNorm()], [RandomCropVideo(12)])
+    fused = GulpVideoDataset(folder, num_frames=8, step_size=1, is_val=True,
+                             transform=pipeline, reduction=reduction)
+    plain = GulpVideoDataset(folder, num_frames=8, step_size=1, is_val=True,
+                             transform=pipeline, reduction=reduction,
+                             stack=False)
+    calls = []
+    decode, scale = _jpeg.decode_record, Scale.__call__
+    monkeypatch.setattr(_jpeg, "decode_record", lambda *args, **kwargs: (
+        calls.append("decode") or decode(*args, **kwargs)))
+    monkeypatch.setattr(Scale, "__call__", lambda self, img: (
+        calls.append("scale") or scale(self, img)))
+    for index, pad in [(0, 0), (1, 4)]:
+        calls.clear()
+        np.random.seed(index)
+        clip, _ = fused[index]
+        assert calls == ["decode", "scale"] * (8 - pad) + ["scale"] * pad
+        np.random.seed(index)
+        frames, _ = plain[index]
+        np.testing.assert_array_equal(clip, np.stack(frames))
+
+
+def test_video_dataset_fused_path_reports_a_bad_frame_as_the_plain_path(
+        tmp_path):
+    folder = str(tmp_path)
+    _gulps.write_gulp(folder, [10], ["a"], height=48, width=64)
+    offset, pad, length = GulpDirectory(folder).merged_meta_dict["vid0"][
+        "frame_info"][5]
+    with open(tmp_path / "data_0.gulp", "r+b") as fp:
+        fp.seek(offset)
+        fp.write(b"\0" * (length - pad))  # frame 5 is no JPEG any more
+    pipeline = ComposeVideo([Scale(32), UnitNorm()], [RandomCropVideo(24)])
+    errors, draws = [], []
+    for stack in (True, False):
+        dataset = GulpVideoDataset(folder, num_frames=8, step_size=1,
+                                   is_val=False, transform=pipeline,
+                                   stack=stack, random_offset=False)
+        np.random.seed(3)
+        with pytest.raises(FrameDecodeError) as caught:
+            dataset[0]
+        errors.append(str(caught.value))
+        draws.append(np.random.random_sample())
+    assert errors[0] == errors[1]
+    assert "frame 5 of id 'vid0'" in errors[0] and "data_0.gulp" in errors[0]
+    assert draws[0] == draws[1]  # no crop was drawn before the error
+
+
+def test_per_frame_transforms_draw_nothing():
+    """ComposeVideo takes a clip frame by frame only through transforms
+    whose results do not depend on the order of the calls."""
+    assert set(transforms._PER_FRAME_TRANSFORMS) == {Scale, CenterCrop}
+    frames = frames_of((40, 60, 3), np.uint8)
+    np.random.seed(0)
+    before = np.random.get_state()[1].copy()
+    for transform in (Scale(30), CenterCrop(20)):
+        [transform(frame) for frame in frames]
+    np.testing.assert_array_equal(np.random.get_state()[1], before)
 
 
 @pytest.mark.parametrize("make,fused", PIPELINES)

@@ -4,7 +4,7 @@ Writers take OpenCV's convention (3-channel arrays are BGR, 2-D arrays are
 grayscale); readers return RGB or 2-D grayscale ``uint8`` arrays.
 """
 from functools import partial
-from typing import Callable, List, Optional, Tuple, Union
+from typing import Callable, Iterator, Optional, Tuple, Union
 
 import cv2
 import numpy as np
@@ -174,21 +174,20 @@ def _checked(img: Optional[np.ndarray],
     return img
 
 
-def decode_records(data, base: int, table: np.ndarray,
-                   describe, reduction: int = 1) -> List[np.ndarray]:
-    """Decode the records of ``table`` (rows ``[offset, pad, length]``).
+def iter_records(data, base: int, table: np.ndarray,
+                 describe, reduction: int = 1) -> Iterator[np.ndarray]:
+    """Decode the records of ``table`` (rows ``[offset, pad, length]``) one
+    at a time, as they are asked for.
 
     ``data`` holds the file bytes starting at file offset ``base``;
     ``describe(i)`` names row ``i`` for error messages.
     """
     prepare_heap()
     view = memoryview(data)
-    frames = []
     for i, (offset, pad, length) in enumerate(table.tolist()):
         start = offset - base
-        frames.append(decode_record(view[start:start + length - pad],
-                                    partial(describe, i), reduction))
-    return frames
+        yield decode_record(view[start:start + length - pad],
+                            partial(describe, i), reduction)
 
 
 def decode_clip(data, base: int, table: np.ndarray, describe,

@@ -10,7 +10,7 @@ import json
 import logging
 import numbers
 import operator
-from typing import Any, Callable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -164,6 +164,17 @@ class _GulpLabelledDataset:
         return label
 
 
+def _padded(frames: Iterator[np.ndarray], pad: int) -> Iterator[np.ndarray]:
+    """``frames``, then ``pad`` more times the last of them (none when
+    there are no frames: the transforms then say what is wrong)."""
+    last = None
+    for last in frames:
+        yield last
+    if last is not None:
+        for _ in range(pad):
+            yield last
+
+
 class GulpVideoDataset(_GulpLabelledDataset):
     """Clips of the videos in a gulp directory.
 
@@ -249,17 +260,33 @@ class GulpVideoDataset(_GulpLabelledDataset):
             if pad:
                 indices = np.concatenate([indices, np.repeat(indices[-1], pad)])
             return self.gd.read_clip(id_, indices), self._target(label)
+        if self.stack and type(self.transform) is ComposeVideo:
+            # Same result as below; a fast path for common pipelines, given
+            # the frames as they are decoded.
+            return (self.transform._stacked(self._clip_frames(id_, slice_, pad),
+                                            out),
+                    self._target(label))
         frames = self._load_frames(id_, slice_)
         if pad:
             frames.extend([frames[-1]] * pad)
-        if self.stack and type(self.transform) is ComposeVideo:
-            # Same result as below; a fast path for common pipelines.
-            return self.transform._stacked(frames, out), self._target(label)
         if self.transform is not None:
             frames = self.transform(frames)
         if self.stack:
             frames = np.stack(frames)
         return frames, self._target(label)
+
+    def _clip_frames(self, id_: str, slice_: slice, pad: int
+                     ) -> Iterator[np.ndarray]:
+        """The frames of a clip, the last repeated ``pad`` more times; each
+        decoded when it is asked for (unless a subclass reads its frames
+        its own way, through :meth:`_load_frames`)."""
+        if type(self)._load_frames is _GulpLabelledDataset._load_frames:
+            frames = self.gd._iter_frames(id_, slice_)
+        else:
+            frames = iter(self._load_frames(id_, slice_))
+        if not pad:
+            return frames
+        return _padded(frames, pad)
 
     def _collate_batch(self, indices: Sequence[Any], stack: Any) -> Any:
         """The batch ``default_collate`` makes of ``self[i]`` for

@@ -39,7 +39,7 @@ from tqdm import tqdm
 from . import _format
 from ._format import ImgInfo
 from ._index import ChunkIndex, DirectoryIndex, gc_paused, load_chunk_index
-from ._jpeg import (check_reduction, decode_clip, decode_records,
+from ._jpeg import (check_reduction, decode_clip, iter_records,
                     encode_frame, prepare_heap)
 from .errors import (CorruptMetaError, DuplicateIdError, GulpError,
                      GulpIdNotFoundError, GulpIOEmptyFolder,
@@ -228,21 +228,29 @@ def _read_range(fd: int, table: np.ndarray, id_: str, data_path: str
     return data, first
 
 
-def _read_item(fd: int, table: np.ndarray, slice_: Optional[slice],
-               id_: str, data_path: str, reduction: int = 1
-               ) -> List[np.ndarray]:
-    """Decode the frames ``table[slice_]`` of one item with a single read."""
+def _item_frames(fd: int, table: np.ndarray, slice_: Optional[slice],
+                 id_: str, data_path: str, reduction: int = 1
+                 ) -> Iterator[np.ndarray]:
+    """The frames ``table[slice_]`` of one item: read now with a single
+    ``pread``, decoded one at a time as they are asked for."""
     numbers = np.arange(len(table))
     if slice_ is not None:
         table = table[slice_]
         numbers = numbers[slice_]
     if len(table) == 0:
-        return []
+        return iter(())
     data, first = _read_range(fd, table, id_, data_path)
-    return decode_records(
+    return iter_records(
         data, first, table,
         lambda i: f"frame {numbers[i]} of id {id_!r} in {data_path}",
         reduction)
+
+
+def _read_item(fd: int, table: np.ndarray, slice_: Optional[slice],
+               id_: str, data_path: str, reduction: int = 1
+               ) -> List[np.ndarray]:
+    """Decode the frames ``table[slice_]`` of one item with a single read."""
+    return list(_item_frames(fd, table, slice_, id_, data_path, reduction))
 
 
 def _frame_numbers(indices: Any, num_frames: int, id_: str) -> np.ndarray:
@@ -868,12 +876,18 @@ class GulpDirectory:
 
     def __getitem__(self, element: Any) -> Tuple[List[np.ndarray], dict]:
         id_, slice_ = extract_input_for_getitem(element)
+        return list(self._iter_frames(id_, slice_)), self.meta(id_)
+
+    def _iter_frames(self, id_: Any, slice_: Optional[slice] = None
+                     ) -> Iterator[np.ndarray]:
+        """The frames of ``self[id_, slice_]``, read at once and decoded one
+        at a time as they are asked for: a frame that is transformed and
+        dropped before the next is decoded stays in the CPU's cache."""
         row = self._row(id_)
         chunk = self._chunk_of_row(row)
-        frames = _read_item(self._fds.get(chunk.data_file_path),
-                            self._index.table(row), slice_, id_,
+        return _item_frames(self._fds.get(chunk.data_file_path),
+                            self._index.table(row), slice_, str(id_),
                             chunk.data_file_path, self.reduction)
-        return frames, self.meta(id_)
 
     def read_clip(self, id_: Any, indices: Any = None,
                   reduction: Optional[int] = None) -> np.ndarray:

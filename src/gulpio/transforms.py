@@ -14,7 +14,7 @@ Sizes follow two conventions, as in the original library: crop sizes are
 :class:`Scale` size is ``(width, height)``, OpenCV's order.
 """
 import numbers
-from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Iterable, List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -258,11 +258,11 @@ class ComposeVideo:
             frames = transform(frames)
         return frames
 
-    def _stacked(self, frames: Sequence[np.ndarray],
+    def _stacked(self, frames: Iterable[np.ndarray],
                  out: Optional[np.ndarray] = None) -> np.ndarray:
         """``np.stack(self(frames))``, with the same random draws.
 
-        With ``out`` the clip is written into it when its shape and type
+        ``frames`` may be an iterator (read once).  With ``out`` the clip is written into it when its shape and type
         fit (and ``out`` is returned); otherwise a new array is returned.
 
         The common clip pipelines take a fast path with the same result:
@@ -276,9 +276,7 @@ class ComposeVideo:
         """
         if not self._fusable():
             return _stack_into(self(frames), out)
-        frames = list(frames)
-        for transform in self.img_transforms[:-1]:
-            frames = [transform(frame) for frame in frames]
+        frames = self._before_unit_norm(frames)
         if not _same_shape_images(frames):
             # The plain way, for its results or its errors.
             return _stack_into(self._apply(frames, self.img_transforms[-1:]), out)
@@ -304,6 +302,29 @@ class ComposeVideo:
                 kept = kept[view]
             _unit_apply(kept, mean, inv_std, frame_out)
         return clip
+
+    def _before_unit_norm(self, frames: Iterable[np.ndarray]
+                          ) -> List[np.ndarray]:
+        """The image transforms before the final :class:`UnitNorm`, over
+        every frame of ``frames`` (a list, or an iterator that decodes
+        each frame when it is asked for)."""
+        head = self.img_transforms[:-1]
+        if all(type(t) in _PER_FRAME_TRANSFORMS for t in head):
+            # These draw nothing and fail only on what is not an image, so
+            # taking each frame through all of them before the next gives
+            # the same results and errors as transform after transform;
+            # the frame is still in the CPU's cache, and a decoded frame
+            # is dropped before the next one is decoded.
+            done = []
+            for frame in frames:
+                for transform in head:
+                    frame = transform(frame)
+                done.append(frame)
+            return done
+        frames = list(frames)
+        for transform in head:
+            frames = [transform(frame) for frame in frames]
+        return frames
 
     def _fusable(self) -> bool:
         """Whether :meth:`_stacked` can fuse the final :class:`UnitNorm`
@@ -617,3 +638,6 @@ class JitterCropVideo(JitterCrop):
 # a final UnitNorm (when they do not pad).
 _VIEW_TRANSFORMS = (RandomCropVideo, JitterCropVideo, RandHorFlipVideo,
                     RandVerFlipVideo)
+# Image transforms that draw nothing and fail only on what is not an image:
+# ComposeVideo takes a clip through them frame by frame.
+_PER_FRAME_TRANSFORMS = (Scale, CenterCrop)
