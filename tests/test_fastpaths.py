@@ -1,6 +1,7 @@
 """The fast paths give the plain paths' results: the meta-file parser, clip
 reads into one array, and (approximately, by design) reduced-size decoding."""
 import json
+import os
 from collections import OrderedDict
 
 import cv2
@@ -15,7 +16,7 @@ from gulpio.dataset import GulpVideoDataset
 from gulpio.fileio import json_serializer
 from gulpio.loader import DataLoader, default_collate
 from gulpio import _jpeg, transforms
-from gulpio.errors import FrameDecodeError
+from gulpio.errors import FrameDecodeError, InvalidInputError
 from gulpio.transforms import (CenterCrop, ComposeVideo, JitterCropVideo,
                                RandHorFlipVideo, RandomCrop, RandomCropVideo,
                                RandVerFlipVideo, Scale, UnitNorm)
@@ -346,11 +347,7 @@ def test_video_dataset_fused_path_reports_a_bad_frame_as_the_plain_path(
         tmp_path):
     folder = str(tmp_path)
     _gulps.write_gulp(folder, [10], ["a"], height=48, width=64)
-    offset, pad, length = GulpDirectory(folder).merged_meta_dict["vid0"][
-        "frame_info"][5]
-    with open(tmp_path / "data_0.gulp", "r+b") as fp:
-        fp.seek(offset)
-        fp.write(b"\0" * (length - pad))  # frame 5 is no JPEG any more
+    corrupt_frame(folder, "vid0", 5)
     pipeline = ComposeVideo([Scale(32), UnitNorm()], [RandomCropVideo(24)])
     errors, draws = [], []
     for stack in (True, False):
@@ -365,6 +362,112 @@ def test_video_dataset_fused_path_reports_a_bad_frame_as_the_plain_path(
     assert errors[0] == errors[1]
     assert "frame 5 of id 'vid0'" in errors[0] and "data_0.gulp" in errors[0]
     assert draws[0] == draws[1]  # no crop was drawn before the error
+
+
+def corrupt_frame(folder, id_, index):
+    """Overwrite the JPEG record of frame ``index`` of ``id_`` with zeros."""
+    offset, pad, length = GulpDirectory(folder).merged_meta_dict[id_][
+        "frame_info"][index]
+    with open(os.path.join(folder, "data_0.gulp"), "r+b") as fp:
+        fp.seek(offset)
+        fp.write(b"\0" * (length - pad))
+
+
+def test_fused_path_reports_a_bad_frame_before_a_failing_transform(tmp_path):
+    """Transform after transform, every frame is decoded first: a frame
+    that cannot be decoded wins over a transform that fails on frame 0."""
+    folder = str(tmp_path)
+    _gulps.write_gulp(folder, [10], ["a"], height=48, width=64)
+    corrupt_frame(folder, "vid0", 5)
+    pipeline = ComposeVideo([Scale(32, interpolation=99), UnitNorm()])
+    for stack in (True, False):
+        dataset = GulpVideoDataset(folder, num_frames=8, step_size=1,
+                                   is_val=True, transform=pipeline, stack=stack)
+        with pytest.raises(FrameDecodeError, match="frame 5 of id 'vid0'"):
+            dataset[0]
+
+
+def test_frame_by_frame_raises_the_error_of_transform_after_transform():
+    # The second transform fails on every frame, the first only on the
+    # last; transform after transform, the first one's error comes first.
+    frames = frames_of((40, 60, 3), np.uint8, count=3) + ["frame"]
+    pipeline = ComposeVideo([Scale(30), Scale(20, interpolation=99),
+                             UnitNorm()], [RandomCropVideo(10)])
+    with pytest.raises(ValueError, match="expected an image"):
+        pipeline(frames)
+    for given in (frames, iter(frames)):
+        with pytest.raises(ValueError, match="expected an image"):
+            pipeline._stacked(given)
+    with pytest.raises(cv2.error):  # when every frame is an image
+        pipeline._stacked(iter(frames[:3]))
+
+
+class InvertingDirectory(GulpDirectory):
+    def __getitem__(self, element):
+        frames, meta = super().__getitem__(element)
+        return [255 - frame for frame in frames], meta
+
+
+class WrappedDirectory:
+    """A stand-in for a directory: only ``[id, slice]``."""
+
+    def __init__(self, directory):
+        self.directory = directory
+
+    def __getitem__(self, element):
+        return self.directory[element]
+
+
+@pytest.mark.parametrize("transform", [
+    None, ComposeVideo([Scale(32), UnitNorm()], [RandomCropVideo(24)])])
+def test_datasets_read_through_their_own_directory(tmp_path, transform):
+    """A ``gd`` with its own ``__getitem__``, an ``_load_frames`` set on
+    the instance: the fast paths read through them like the plain one."""
+    folder = str(tmp_path)
+    _gulps.write_gulp(folder, [12, 4], ["a", "b"], height=48, width=64)
+
+    def clip(stack=True, gd=None, load=None, index=0):
+        dataset = GulpVideoDataset(folder, num_frames=8, step_size=1,
+                                   is_val=False, transform=transform,
+                                   stack=stack)
+        if gd is not None:
+            dataset.gd = gd(dataset.gd)
+        if load is not None:
+            dataset._load_frames = load(dataset._load_frames)
+        np.random.seed(index)
+        return np.stack(dataset[index][0])
+
+    for index in (0, 1):  # a video longer and one shorter than the clip
+        expected = clip(stack=False, index=index)
+        np.testing.assert_array_equal(clip(index=index), expected)
+        inverted = clip(stack=False, index=index,
+                        gd=lambda gd: InvertingDirectory(folder))
+        assert not np.array_equal(inverted, expected)
+        np.testing.assert_array_equal(
+            clip(index=index, gd=lambda gd: InvertingDirectory(folder)),
+            inverted)
+        np.testing.assert_array_equal(
+            clip(index=index, gd=WrappedDirectory), expected)
+        calls = []
+        np.testing.assert_array_equal(
+            clip(index=index, load=lambda load: lambda *args: (
+                calls.append(args) or load(*args))), expected)
+        assert len(calls) == 1
+
+
+class NoFrames(GulpVideoDataset):
+    def _load_frames(self, id_, slice_):
+        return []
+
+
+@pytest.mark.parametrize("stack", [True, False])
+def test_padding_a_clip_without_frames_is_a_clear_error(tmp_path, stack):
+    folder = str(tmp_path)
+    _gulps.write_gulp(folder, [4], ["a"], height=48, width=64)
+    dataset = NoFrames(folder, num_frames=8, step_size=1, is_val=True,
+                       transform=ComposeVideo([UnitNorm()]), stack=stack)
+    with pytest.raises(InvalidInputError, match="id 'vid0'.*no frames"):
+        dataset[0]
 
 
 def test_per_frame_transforms_draw_nothing():

@@ -10,7 +10,8 @@ import json
 import logging
 import numbers
 import operator
-from typing import Any, Callable, Iterator, List, Optional, Sequence, Tuple
+from typing import (Any, Callable, Iterable, Iterator, List, Optional,
+                    Sequence, Tuple)
 
 import numpy as np
 
@@ -154,7 +155,8 @@ class _GulpLabelledDataset:
         return str(self._ids[index]), int(self._labels[index])
 
     def _load_frames(self, id_: str, slice_: Optional[slice]) -> List[np.ndarray]:
-        """Read frames of ``id_``: the one place that touches the files."""
+        """Read frames of ``id_`` (a subclass may read them its own way;
+        every path then reads through this method)."""
         frames, _ = self.gd[id_, slice_] if slice_ is not None else self.gd[id_]
         return frames
 
@@ -165,14 +167,11 @@ class _GulpLabelledDataset:
 
 
 def _padded(frames: Iterator[np.ndarray], pad: int) -> Iterator[np.ndarray]:
-    """``frames``, then ``pad`` more times the last of them (none when
-    there are no frames: the transforms then say what is wrong)."""
-    last = None
+    """``frames`` (at least one), then ``pad`` more times the last of them."""
     for last in frames:
         yield last
-    if last is not None:
-        for _ in range(pad):
-            yield last
+    for _ in range(pad):
+        yield last
 
 
 class GulpVideoDataset(_GulpLabelledDataset):
@@ -253,7 +252,7 @@ class GulpVideoDataset(_GulpLabelledDataset):
         slice_, pad = clip_slice(int(self._num_stored[index]), self.num_frames,
                                  self.step_size,
                                  self.random_offset and not self.is_val)
-        if self.stack and self.transform is None:
+        if self.stack and self.transform is None and self._reads_gulp_files():
             # Decode straight into one array; padding repeats an index,
             # whose frame is decoded once.
             indices = np.arange(int(self._num_stored[index]))[slice_]
@@ -263,30 +262,41 @@ class GulpVideoDataset(_GulpLabelledDataset):
         if self.stack and type(self.transform) is ComposeVideo:
             # Same result as below; a fast path for common pipelines, given
             # the frames as they are decoded.
-            return (self.transform._stacked(self._clip_frames(id_, slice_, pad),
-                                            out),
-                    self._target(label))
-        frames = self._load_frames(id_, slice_)
-        if pad:
-            frames.extend([frames[-1]] * pad)
+            frames = self._clip_frames(id_, slice_, pad, lazily=True)
+            return self.transform._stacked(frames, out), self._target(label)
+        frames = self._clip_frames(id_, slice_, pad)
         if self.transform is not None:
             frames = self.transform(frames)
         if self.stack:
             frames = np.stack(frames)
         return frames, self._target(label)
 
-    def _clip_frames(self, id_: str, slice_: slice, pad: int
-                     ) -> Iterator[np.ndarray]:
-        """The frames of a clip, the last repeated ``pad`` more times; each
-        decoded when it is asked for (unless a subclass reads its frames
-        its own way, through :meth:`_load_frames`)."""
-        if type(self)._load_frames is _GulpLabelledDataset._load_frames:
+    def _reads_gulp_files(self) -> bool:
+        """Whether frames are read this class's way (no own
+        ``_load_frames``, and ``gd`` a :class:`GulpDirectory` whose
+        ``__getitem__`` is its own), so fast paths may read the files."""
+        return ("_load_frames" not in vars(self)
+                and type(self)._load_frames is _GulpLabelledDataset._load_frames
+                and type(self.gd).__getitem__ is GulpDirectory.__getitem__)
+
+    def _clip_frames(self, id_: str, slice_: slice, pad: int,
+                     lazily: bool = False) -> Iterable[np.ndarray]:
+        """The frames of a clip, the last repeated ``pad`` more times.
+
+        ``lazily``: an iterator that decodes each frame when it is asked
+        for, when :meth:`_reads_gulp_files`.
+        """
+        if lazily and self._reads_gulp_files():
             frames = self.gd._iter_frames(id_, slice_)
-        else:
-            frames = iter(self._load_frames(id_, slice_))
-        if not pad:
-            return frames
-        return _padded(frames, pad)
+            return _padded(frames, pad) if pad else frames
+        frames = self._load_frames(id_, slice_)
+        if pad:
+            if len(frames) == 0:
+                raise InvalidInputError(
+                    f"reading id {id_!r} from {self.data_path} gave no frames "
+                    "to pad the clip with")
+            frames.extend([frames[-1]] * pad)
+        return frames
 
     def _collate_batch(self, indices: Sequence[Any], stack: Any) -> Any:
         """The batch ``default_collate`` makes of ``self[i]`` for

@@ -14,7 +14,8 @@ Sizes follow two conventions, as in the original library: crop sizes are
 :class:`Scale` size is ``(width, height)``, OpenCV's order.
 """
 import numbers
-from typing import Any, Callable, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import (Any, Callable, Iterable, Iterator, List, Optional,
+                    Sequence, Tuple, Union)
 
 import cv2
 import numpy as np
@@ -180,6 +181,22 @@ def _unit_apply(img: np.ndarray, mean: np.ndarray, inv_std: np.ndarray,
     np.multiply(rows, inv_std_row, out=rows)
 
 
+def _raise_in_plain_order(error: Exception, before: Sequence[Callable],
+                          rest: Iterator[np.ndarray]) -> None:
+    """Raise what transform after transform would have raised, where
+    taking frames one at a time through the transforms failed with
+    ``error`` in the transform that comes after ``before``.
+
+    Transform after transform, every frame is read first (so a frame that
+    cannot be decoded raises here), and the ``before`` transforms run over
+    the remaining frames before the failing transform runs at all.
+    """
+    rest = list(rest)
+    for transform in before:
+        rest = [transform(frame) for frame in rest]
+    raise error
+
+
 def _stack_into(frames: Sequence[np.ndarray], out: Optional[np.ndarray]) -> np.ndarray:
     """``np.stack(frames)``, into ``out`` when it has the stack's shape and type."""
     stacked = np.stack(frames)  # its checks and its result type
@@ -262,8 +279,9 @@ class ComposeVideo:
                  out: Optional[np.ndarray] = None) -> np.ndarray:
         """``np.stack(self(frames))``, with the same random draws.
 
-        ``frames`` may be an iterator (read once).  With ``out`` the clip is written into it when its shape and type
-        fit (and ``out`` is returned); otherwise a new array is returned.
+        ``frames`` may be an iterator (read once).  With ``out`` the clip
+        is written into it when its shape and type fit (and ``out`` is
+        returned); otherwise a new array is returned.
 
         The common clip pipelines take a fast path with the same result:
         image transforms ending in :class:`UnitNorm`, then video transforms
@@ -310,15 +328,19 @@ class ComposeVideo:
         each frame when it is asked for)."""
         head = self.img_transforms[:-1]
         if all(type(t) in _PER_FRAME_TRANSFORMS for t in head):
-            # These draw nothing and fail only on what is not an image, so
-            # taking each frame through all of them before the next gives
-            # the same results and errors as transform after transform;
-            # the frame is still in the CPU's cache, and a decoded frame
-            # is dropped before the next one is decoded.
+            # These draw nothing, so taking each frame through all of them
+            # before the next gives the results of transform after
+            # transform.  The frame is still in the CPU's cache, and
+            # (unless a transform returns a view of it) a decoded frame is
+            # dropped before the next one is decoded.
             done = []
+            frames = iter(frames)
             for frame in frames:
-                for transform in head:
-                    frame = transform(frame)
+                for step, transform in enumerate(head):
+                    try:
+                        frame = transform(frame)
+                    except Exception as error:
+                        _raise_in_plain_order(error, head[:step], frames)
                 done.append(frame)
             return done
         frames = list(frames)
@@ -638,6 +660,6 @@ class JitterCropVideo(JitterCrop):
 # a final UnitNorm (when they do not pad).
 _VIEW_TRANSFORMS = (RandomCropVideo, JitterCropVideo, RandHorFlipVideo,
                     RandVerFlipVideo)
-# Image transforms that draw nothing and fail only on what is not an image:
-# ComposeVideo takes a clip through them frame by frame.
+# Image transforms that draw nothing: ComposeVideo takes a clip through them
+# frame by frame.
 _PER_FRAME_TRANSFORMS = (Scale, CenterCrop)
