@@ -383,8 +383,9 @@ def test_fused_path_reports_a_bad_frame_before_a_failing_transform(tmp_path):
     for stack in (True, False):
         dataset = GulpVideoDataset(folder, num_frames=8, step_size=1,
                                    is_val=True, transform=pipeline, stack=stack)
-        with pytest.raises(FrameDecodeError, match="frame 5 of id 'vid0'"):
+        with pytest.raises(FrameDecodeError, match="frame 5 of id 'vid0'") as caught:
             dataset[0]
+        assert caught.value.__context__ is None  # not tied to Scale's error
 
 
 def test_frame_by_frame_raises_the_error_of_transform_after_transform():

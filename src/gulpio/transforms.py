@@ -336,11 +336,17 @@ class ComposeVideo:
             done = []
             frames = iter(frames)
             for frame in frames:
+                failed = None
                 for step, transform in enumerate(head):
                     try:
                         frame = transform(frame)
                     except Exception as error:
-                        _raise_in_plain_order(error, head[:step], frames)
+                        failed = error, step
+                        break
+                if failed is not None:
+                    # Outside the handler: an error found there is not
+                    # chained to this one.
+                    _raise_in_plain_order(failed[0], head[:failed[1]], frames)
                 done.append(frame)
             return done
         frames = list(frames)
