@@ -181,6 +181,15 @@ def _unit_apply(img: np.ndarray, mean: np.ndarray, inv_std: np.ndarray,
     np.multiply(rows, inv_std_row, out=rows)
 
 
+def _each_over_all(transforms: Sequence[Callable],
+                   frames: Iterable[Any]) -> List[Any]:
+    """Transform after transform, each over every frame in turn."""
+    frames = list(frames)
+    for transform in transforms:
+        frames = [transform(frame) for frame in frames]
+    return frames
+
+
 def _raise_in_plain_order(error: Exception, before: Sequence[Callable],
                           rest: Iterator[np.ndarray]) -> None:
     """Raise what transform after transform would have raised, where
@@ -191,9 +200,7 @@ def _raise_in_plain_order(error: Exception, before: Sequence[Callable],
     cannot be decoded raises here), and the ``before`` transforms run over
     the remaining frames before the failing transform runs at all.
     """
-    rest = list(rest)
-    for transform in before:
-        rest = [transform(frame) for frame in rest]
+    _each_over_all(before, rest)
     raise error
 
 
@@ -264,13 +271,12 @@ class ComposeVideo:
         self.video_transforms = list(video_transforms)
 
     def __call__(self, frames: Sequence[np.ndarray]) -> List[np.ndarray]:
-        return self._apply(list(frames), self.img_transforms)
+        return self._apply(frames, self.img_transforms)
 
-    def _apply(self, frames: List[np.ndarray],
+    def _apply(self, frames: Iterable[np.ndarray],
                img_transforms: Sequence[Callable]) -> List[np.ndarray]:
         """``img_transforms`` frame by frame, then the video transforms."""
-        for transform in img_transforms:
-            frames = [transform(frame) for frame in frames]
+        frames = _each_over_all(img_transforms, frames)
         for transform in self.video_transforms:
             frames = transform(frames)
         return frames
@@ -349,10 +355,7 @@ class ComposeVideo:
                     _raise_in_plain_order(failed[0], head[:failed[1]], frames)
                 done.append(frame)
             return done
-        frames = list(frames)
-        for transform in head:
-            frames = [transform(frame) for frame in frames]
-        return frames
+        return _each_over_all(head, frames)
 
     def _fusable(self) -> bool:
         """Whether :meth:`_stacked` can fuse the final :class:`UnitNorm`
